@@ -1,0 +1,15 @@
+"""Task registry and difficulty axes: what a trial trains on, and how hard it is."""
+
+from difficulty.axes import AXES, Axis, apply_axis
+from difficulty.tasks import TASKS, TaskDef, TaskError, get_task, register_task
+
+__all__ = [
+    "AXES",
+    "TASKS",
+    "Axis",
+    "TaskDef",
+    "TaskError",
+    "apply_axis",
+    "get_task",
+    "register_task",
+]

@@ -1,0 +1,50 @@
+"""Tasks from a user's local files: csv, tsv, jsonl or parquet, columns named in the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, load_dataset
+
+from difficulty.tasks import TaskDef, TaskError
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+
+
+def file_format(path: str) -> str:
+    """The `datasets` builder for a data file, by its suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise TaskError(f"{path}: unsupported file type {suffix!r}; allowed: {', '.join(FORMATS)}")
+    return FORMATS[suffix]
+
+
+def _read(path: str) -> Dataset:
+    kwargs = {"delimiter": "\t", "quoting": 3} if path.lower().endswith(".tsv") else {}
+    return load_dataset(file_format(path), data_files=path, split="train", **kwargs)
+
+
+def file_task(ref: dict[str, Any]) -> TaskDef:
+    """A TaskDef for a local-file task reference (string labels are mapped to ids)."""
+    text = tuple([ref["text"]] if isinstance(ref["text"], str) else ref["text"])
+    label = ref.get("label", "label")
+    train, evaluation = _read(ref["train"]), _read(ref["eval"])
+    for path, data in ((ref["train"], train), (ref["eval"], evaluation)):
+        missing = [c for c in (*text, label) if c not in data.column_names]
+        if missing:
+            raise TaskError(
+                f"{path}: no column {missing[0]!r}; columns are {', '.join(data.column_names)}"
+            )
+    values = sorted(set(train[label]), key=str)
+    if all(isinstance(v, float) for v in values):
+        num_labels = 1  # regression
+    else:
+        ids = {v: i for i, v in enumerate(values)}
+        train = train.map(lambda row: {label: ids[row[label]]})
+        evaluation = evaluation.filter(lambda row: row[label] in ids)
+        evaluation = evaluation.map(lambda row: {label: ids[row[label]]})
+        num_labels = len(values)
+    return TaskDef(
+        ref["name"], text, lambda: (train, evaluation), num_labels=num_labels, label=label
+    )

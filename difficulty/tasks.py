@@ -1,0 +1,47 @@
+"""The task registry: a task is a name plus a declarative description of its data and metric."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from datasets import Dataset
+
+
+class TaskError(ValueError):
+    """A task that cannot be resolved or loaded; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    """A classification (or regression, num_labels=1) task and how to load it."""
+
+    name: str
+    text: tuple[str, ...]  # one column, or two for sentence pairs
+    load: Callable[[], tuple[Dataset, Dataset]]  # -> (train, eval), labels already 0..num_labels-1
+    num_labels: int = 2
+    label: str = "label"
+    metric: str = "accuracy"  # the primary metric: accuracy | f1 | matthews | pearson
+
+
+TASKS: dict[str, TaskDef] = {}
+
+
+def register_task(task: TaskDef) -> TaskDef:
+    """Add a task to the registry under its name."""
+    TASKS[task.name] = task
+    return task
+
+
+def get_task(ref: dict[str, Any]) -> TaskDef:
+    """Resolve a task reference from a spec: a registered name or a local-file description."""
+    from difficulty import builtin, glue  # noqa: F401  (registration side effects)
+    from difficulty.files import file_task
+
+    if "train" in ref:
+        return file_task(ref)
+    name = ref["name"]
+    if name not in TASKS:
+        raise TaskError(f"unknown task {name!r}; registered: {', '.join(sorted(TASKS))}")
+    return TASKS[name]

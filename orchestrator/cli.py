@@ -1,0 +1,166 @@
+"""The `junkdna` command: validate, submit, resume, status, results, analyze, demo.
+
+Exit codes: 0 success, 1 some trials failed, 2 bad input (one line, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from importlib.resources import files
+from pathlib import Path
+
+from orchestrator.spec import SpecError, SweepSpec, load_spec, validate_spec
+from orchestrator.sweeps import locate, stored_spec, sweep_status
+
+
+def _summary(spec: SweepSpec) -> str:
+    trials = spec.expand()
+    axis, levels = next(iter(spec.difficulty.items()))
+    by_transfer = Counter(t.transfer for t in trials)
+    gpu = spec.resources.gpu
+    lines = [
+        f"sweep {spec.name}: {len(trials)} trials -> {spec.sweep_dir}",
+        f"  models      {', '.join(spec.models)}",
+        f"  tasks       {', '.join(t if isinstance(t, str) else t.name for t in spec.tasks)}",
+        f"  difficulty  {axis}: {', '.join(f'{x:g}' for x in levels)}",
+        f"  pruning     {', '.join(f'{p.method}/{p.scope}' for p in spec.pruning)}"
+        f" at {', '.join(f'{s:g}' for s in spec.sparsities)}",
+        f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
+        f"  seeds       {', '.join(map(str, spec.seeds))}",
+        f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
+        + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
+        f"{len(trials)} trials",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    print(_summary(load_spec(args.spec)))
+    return 0
+
+
+def _run(spec: SweepSpec, address: str | None) -> int:
+    from orchestrator.driver import run_sweep
+
+    outcome = run_sweep(spec, address=address)
+    print(
+        f"{spec.name}: {outcome.total} trials, {outcome.already_done} already done, "
+        f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
+    )
+    for key, error in outcome.failed.items():
+        print(f"  failed {key}: {error}")
+    if outcome.failed:
+        print(f"re-run the failed trials with: junkdna resume {spec.sweep_dir}")
+    return 1 if outcome.failed else 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    return _run(load_spec(args.spec), args.address)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _run(stored_spec(locate(args.sweep)), args.address)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    sweep_dir = locate(args.sweep)
+    status = sweep_status(sweep_dir)
+    print(
+        f"{sweep_dir}: {status.total} trials: {status.done} done, {len(status.failed)} failed, "
+        f"{status.pending} pending"
+    )
+    for key, error in status.failed.items():
+        print(f"  failed {key}: {error}")
+    for path, reason in status.corrupt:
+        print(f"  unreadable fragment (skipped by queries) {path}: {reason}")
+    if status.outside_grid:
+        print(f"  {status.outside_grid} rows belong to trials no longer in the spec's grid")
+    return 1 if status.failed else 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from results.query import query
+
+    try:
+        table = query(f"{locate(args.sweep)}/results", args.sql)
+    except duckdb.Error as e:
+        raise SpecError(f"query: {str(e).splitlines()[0]}") from None
+    frame = table.to_pandas()
+    if args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(frame.to_json(orient="records", lines=True, date_format="iso"), end="")
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import yaml
+
+    data = yaml.safe_load(files("orchestrator").joinpath("demo.yaml").read_text())
+    out = Path(args.out).resolve()
+    data.update(name=out.name, storage=str(out.parent))
+    spec = validate_spec(data, "demo")
+    print(_summary(spec))
+    code = _run(spec, address=None)
+    sweep = spec.sweep_dir
+    cmd_query(argparse.Namespace(sweep=sweep, format="table", sql=(
+        "select task, sparsity, transfer, round(avg(metric), 3) as accuracy, count(*) as seeds "
+        "from trials where status = 'ok' group by all order by 1, 3, 2")))  # fmt: skip
+    print(
+        f"\nresults: {sweep}/results (one Parquet file per trial)\n"
+        f'  junkdna results query {sweep} "select task, sparsity, avg(metric) from trials '
+        f'group by all order by 1,2"\n'
+        f"  junkdna status {sweep}\n"
+        f"  junkdna resume {sweep}     # runs only trials without a row (none, if all finished)"
+    )
+    return code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="junkdna", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("demo", help="run the embedded offline demo sweep (local Ray, MiniLM)")
+    s.add_argument("--out", default="./junkdna-demo", help="sweep directory (default %(default)s)")
+    s.set_defaults(func=cmd_demo)
+    s = sub.add_parser("validate", help="check a spec; print its trial count and grid")
+    s.add_argument("spec")
+    s.set_defaults(func=cmd_validate)
+    s = sub.add_parser("submit", help="run a sweep (local Ray unless --address or RAY_ADDRESS)")
+    s.add_argument("spec")
+    s.add_argument("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
+    s.set_defaults(func=cmd_submit)
+    s = sub.add_parser("resume", help="run only the trials of a sweep that have no result row")
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.add_argument("--address")
+    s.set_defaults(func=cmd_resume)
+    s = sub.add_parser("status", help="done / failed / pending counts and failures")
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.set_defaults(func=cmd_status)
+    results = sub.add_parser("results", help="query a sweep's results").add_subparsers(
+        dest="results_command", required=True
+    )
+    s = results.add_parser("query", help='SQL over the view `trials`, e.g. "select * from trials"')
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.add_argument("sql")
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    s.set_defaults(func=cmd_query)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SpecError as e:
+        print(f"junkdna: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

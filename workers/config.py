@@ -1,0 +1,83 @@
+"""The plain data a trial is made of: what to run (TrialConfig) and how to train (TrainConfig)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+TRANSFERS = ("dense", "sparse", "dense_freeze", "sparse_to_dense", "lora", "none")
+DENSE_METHOD = "none"  # `method` and `scope` recorded for the unpruned reference
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Fine-tuning hyper-parameters (defaults: the paper's GLUE runs)."""
+
+    epochs: float = 3
+    max_steps: int | None = None
+    lr: float = 2e-5
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    max_length: int = 128
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.06
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    n_train: int | None = None  # cap on training examples (after the difficulty axis), None = all
+    n_eval: int | None = None  # cap on evaluation examples, None = all
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One point of the sweep grid; `trial_key` hashes everything that affects its result."""
+
+    sweep: str
+    results_dir: str
+    model: str
+    task: dict[str, Any]  # {"name": ...} or a local-file task {"name", "train", "eval", ...}
+    difficulty_axis: str
+    difficulty_level: float
+    method: str
+    scope: str
+    pruning_options: dict[str, Any]
+    sparsity: float
+    transfer: str
+    seed: int
+    train: TrainConfig = field(default_factory=TrainConfig)
+    task_fingerprint: str = ""  # content hash of local task files, "" for registered tasks
+    noop: bool = False
+    cpus: float = 1.0
+
+    @property
+    def task_name(self) -> str:
+        return self.task["name"]
+
+    @property
+    def mask_dir(self) -> str | None:
+        """Where the sweep keeps computed masks for other trials and nodes (local storage only)."""
+        if "://" in self.results_dir:
+            return None
+        return self.results_dir.rstrip("/").rsplit("/", 1)[0] + "/masks"
+
+    @property
+    def trial_key(self) -> str:
+        """A stable content address: same config, same key, on any machine."""
+        identity = asdict(self)
+        for name in ("sweep", "results_dir", "cpus"):  # where and how it runs, not what it computes
+            identity.pop(name)
+        # a local task is identified by its files' content hash, not by where they lie
+        identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
+        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrialConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in d.items() if k in known}
+        values["train"] = TrainConfig(**values.get("train", {}))
+        return cls(**values)
