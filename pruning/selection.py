@@ -1,0 +1,59 @@
+"""Which tensors of a model are pruned.
+
+By default: the `.weight` of every linear layer (`nn.Linear`, or GPT-2's `Conv1D`, recognised by
+class name) that lives inside an `nn.ModuleList`, i.e. inside the stack of transformer blocks:
+attention and feed-forward projections. Embeddings, position embeddings, LayerNorm/RMSNorm,
+biases and everything outside the blocks (BERT's pooler, classifiers, `lm_head`) are not pruned.
+
+`include` and `exclude` are shell-style patterns (`fnmatch`, case-sensitive) matched against full
+parameter names as in `model.named_parameters()`, e.g. `"*.attention.*"`. `include` replaces the
+default selection with every parameter matching one of its patterns; `exclude` then removes the
+parameters matching one of its patterns. A pattern that matches nothing is an error.
+"""
+
+from fnmatch import fnmatchcase
+
+from torch import nn
+
+from pruning.errors import PruningError
+
+
+def _is_linear(module: nn.Module) -> bool:
+    return isinstance(module, nn.Linear) or type(module).__name__ == "Conv1D"
+
+
+def _block_linear_weights(model: nn.Module) -> dict[str, nn.Parameter]:
+    modules = dict(model.named_modules())
+    blocks = [name + "." for name, module in modules.items() if isinstance(module, nn.ModuleList)]
+    return {
+        f"{name}.weight": module.weight
+        for name, module in modules.items()
+        if _is_linear(module) and any(name.startswith(block) for block in blocks)
+    }
+
+
+def _matching(names: list[str], pattern: str, option: str) -> set[str]:
+    matched = {name for name in names if fnmatchcase(name, pattern)}
+    if not matched:
+        raise PruningError(f"{option} pattern {pattern!r} matches no tensor of the model")
+    return matched
+
+
+def prunable_parameters(
+    model: nn.Module, include: list[str] | None = None, exclude: list[str] | None = None
+) -> dict[str, nn.Parameter]:
+    """The parameters to prune, by name, in model order (see the module docstring for the rule)."""
+    if include is None:
+        selected = _block_linear_weights(model)
+    else:
+        named = dict(model.named_parameters())
+        chosen = set().union(*(_matching(list(named), p, "include") for p in include))
+        selected = {name: param for name, param in named.items() if name in chosen}
+    for pattern in exclude or []:
+        for name in _matching(list(selected), pattern, "exclude"):
+            del selected[name]
+    if not selected:
+        raise PruningError(
+            f"nothing to prune: no tensor selected (include={include!r}, exclude={exclude!r})"
+        )
+    return selected

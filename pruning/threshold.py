@@ -1,0 +1,110 @@
+"""Exact `|w| > k-th largest |w|` masks over many tensors, fast and without a concatenated copy.
+
+The reference concatenates all |w| and calls `torch.topk(k)`: exact but slow and memory-hungry.
+Here a strided sample of |w| brackets the k-th largest value between `lo` and `hi`; one chunked
+pass writes `|w| > lo` into the masks and collects the few weights in `(lo, hi]` with their
+indices; the exact k-th largest value is then found among those, and the masks are corrected at
+those indices only. If the bracket misses (e.g. many tied values) or holds too many weights, an
+exact radix select on the float32 bit patterns (non-negative floats order like their int32 bits)
+finds the value instead, and a second pass writes the masks. Scores are |w| in float32.
+"""
+
+import math
+
+import torch
+
+CHUNK = 1 << 20
+SAMPLE = 1 << 20
+SAMPLE_SIGMAS = 6.0
+CANDIDATE_BUDGET = 0.02
+
+
+def _abs_float32(chunk: torch.Tensor, buf: torch.Tensor) -> torch.Tensor:
+    out = buf[: chunk.numel()]
+    if chunk.dtype == torch.float32:
+        return torch.abs(chunk, out=out)
+    return out.copy_(chunk).abs_()
+
+
+def _chunks(flat: torch.Tensor):
+    buf = torch.empty(min(CHUNK, flat.numel()), dtype=torch.float32, device=flat.device)
+    for start in range(0, flat.numel(), CHUNK):
+        yield start, _abs_float32(flat[start : start + CHUNK], buf)
+
+
+def _flat(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().reshape(-1)
+
+
+def _histogram(tensors: list[torch.Tensor], digits, bins: int) -> torch.Tensor:
+    counts = torch.zeros(bins, dtype=torch.int64)
+    for tensor in tensors:
+        for _, a in _chunks(_flat(tensor)):
+            counts += torch.bincount(digits(a.view(torch.int32)), minlength=bins).cpu()
+    return counts
+
+
+def _digit_of_kth_largest(counts: torch.Tensor, k: int) -> tuple[int, int]:
+    at_or_above = counts.flip(0).cumsum(0).flip(0)
+    digit = int(torch.nonzero(at_or_above >= k).max())
+    return digit, k - int(at_or_above[digit] - counts[digit])
+
+
+def kth_largest_abs(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
+    """The exact k-th largest |w| (float32, counting ties) over all tensors, by radix select."""
+    high, k = _digit_of_kth_largest(_histogram(tensors, lambda bits: bits >> 16, 1 << 15), k)
+    low_counts = _histogram(tensors, lambda bits: bits[(bits >> 16) == high] & 0xFFFF, 1 << 16)
+    low, _ = _digit_of_kth_largest(low_counts, k)
+    return torch.tensor(high << 16 | low, dtype=torch.int32).view(torch.float32)
+
+
+def _bracket(tensors: list[torch.Tensor], k: int, total: int) -> tuple[float, float]:
+    stride = max(1, total // SAMPLE)
+    sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors])
+    n, q = sample.numel(), k / total
+    spread = SAMPLE_SIGMAS * math.sqrt(n * q * (1 - q)) + 1
+    descending = sample.sort(descending=True).values
+    hi_rank, lo_rank = int(q * n - spread), int(q * n + spread)
+    hi = float(descending[hi_rank]) if hi_rank >= 0 else math.inf
+    lo = float(descending[lo_rank]) if lo_rank < n else -1.0
+    return lo, hi
+
+
+def _masks_above(tensors: list[torch.Tensor], lo: float, hi: float, budget: float):
+    """Masks `|w| > lo`, the count of True, and the weights in (lo, hi]; None past the budget."""
+    masks, inside, above, n_inside = [], [], 0, 0
+    for i, tensor in enumerate(tensors):
+        flat = _flat(tensor)
+        mask = torch.empty(flat.shape, dtype=torch.bool, device=flat.device)
+        for start, a in _chunks(flat):
+            kept = torch.gt(a, lo, out=mask[start : start + a.numel()])
+            if lo < hi:
+                index = torch.nonzero(kept & (a <= hi)).squeeze(1)
+                n_inside += index.numel()
+                if n_inside > budget:
+                    return None
+                inside.append((i, index + start, a[index]))
+        above += int(mask.count_nonzero())
+        masks.append(mask)
+    return masks, above, inside
+
+
+def keep_above_kth_largest(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
+    """Bool masks `|w| > t`, t the exact k-th largest |w| over all tensors (all False if k is 0)."""
+    if k == 0:
+        return [torch.zeros_like(t, dtype=torch.bool) for t in tensors]
+    total = sum(t.numel() for t in tensors)
+    lo, hi = _bracket(tensors, k, total)
+    first = _masks_above(tensors, lo, hi, CANDIDATE_BUDGET * total)
+    if first is not None:
+        masks, above, inside = first
+        n_inside = sum(index.numel() for _, index, _ in inside)
+        if above - n_inside < k <= above:
+            values = torch.cat([v.cpu() for _, _, v in inside])
+            kth = torch.kthvalue(values, n_inside - (k - (above - n_inside)) + 1).values
+            for i, index, v in inside:
+                masks[i][index[v <= kth.to(v.device)]] = False
+            return [mask.view(tensor.shape) for mask, tensor in zip(masks, tensors)]
+    kth = float(kth_largest_abs(tensors, k))
+    masks, _, _ = _masks_above(tensors, kth, kth, math.inf)
+    return [mask.view(tensor.shape) for mask, tensor in zip(masks, tensors)]
