@@ -28,7 +28,7 @@ def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Datase
     """
     if level >= 1.0:
         return train
-    labels = np.asarray(train[label])
+    labels = np.asarray(list(train[label]))
     if labels.dtype.kind == "f":  # regression: one stratum
         labels = np.zeros(len(labels), dtype=int)
     rng = np.random.default_rng(seed)

@@ -25,6 +25,7 @@ WORKER_ENV = {
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
     "RAY_DEDUP_LOGS": "0",
+    "RAY_AIR_NEW_OUTPUT": "0",  # verbose=0 then means silent: junkdna prints its own progress
 }
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
 

@@ -11,14 +11,13 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from difficulty import TaskDef, apply_axis, get_task
-from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
+from pruning import compute_masks
 from workers.config import TrialConfig
 
 
@@ -79,13 +78,15 @@ def _tokenized(model: str, task_json: str, max_length: int) -> tuple[TaskDef, di
     tok = tokenizer(model)
 
     def encode(data: Dataset) -> dict[str, torch.Tensor]:
-        columns = [data[c] for c in task.text]
+        columns = [list(data[c]) for c in task.text]
         enc = tok(*columns, truncation=True, max_length=max_length, padding="max_length",
                   return_tensors="pt")  # fmt: skip
-        labels = torch.tensor(data[task.label], dtype=torch.float if task.num_labels == 1 else None)
+        labels = torch.tensor(
+            list(data[task.label]), dtype=torch.float if task.num_labels == 1 else None
+        )
         return {**enc, "labels": labels}
 
-    labels = Dataset.from_dict({task.label: train[task.label], "_idx": list(range(len(train)))})
+    labels = Dataset.from_dict({task.label: list(train[task.label]), "_idx": range(len(train))})
     return task, encode(train), encode(evaluation), labels
 
 
@@ -96,7 +97,7 @@ def task_data(trial: TrialConfig) -> TaskData:
     level = apply_axis(
         trial.difficulty_axis, labels, trial.difficulty_level, trial.seed, task.label
     )
-    index = torch.tensor(level["_idx"][: trial.train.n_train], dtype=torch.long)
+    index = torch.tensor(list(level["_idx"])[: trial.train.n_train], dtype=torch.long)
     train = {k: v[index] for k, v in train.items()}
     train["labels"] = torch.tensor(
         level[task.label][: trial.train.n_train], dtype=train["labels"].dtype
@@ -110,23 +111,17 @@ MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 M
 
 
 def masks(model: torch.nn.Module, trial: TrialConfig) -> dict[str, torch.Tensor]:
-    """The trial's masks: from this process, else the sweep's mask store, else computed."""
+    """The trial's masks: computed once per worker for each model, method, options and sparsity."""
     options = dict(trial.pruning_options)
     if trial.method == "random":
         options["seed"] = trial.seed  # the random control draws a new mask per seed
-    key = mask_cache_key(model_fingerprint(model), trial.method, trial.sparsity, trial.scope,
-                         options, None)  # fmt: skip
+    key = json.dumps(
+        [trial.model, trial.method, trial.scope, trial.sparsity, options], sort_keys=True
+    )
     if key in _masks:
         _masks.move_to_end(key)
     else:
-        path = Path(trial.mask_dir, f"{key}.masks") if trial.mask_dir else None
-        if path is not None and path.exists():
-            _masks[key] = load_masks(path)
-        else:
-            _masks[key] = compute_masks(model, trial.method, trial.sparsity, trial.scope,
-                                        seed=trial.seed, **trial.pruning_options)  # fmt: skip
-            if path is not None:
-                save_masks(_masks[key], path)
+        _masks[key] = compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
         while len(_masks) > MASKS_IN_MEMORY:
             _masks.popitem(last=False)
     return _masks[key]

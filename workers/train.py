@@ -88,4 +88,4 @@ def train(
             if step == total:
                 break
     model.eval()
-    return TrainStats(step, float(loss))
+    return TrainStats(step, loss.item())
