@@ -65,12 +65,12 @@ def hardness(axis: pd.Series, level: pd.Series) -> pd.Series:
 
 
 def level_group(df: pd.DataFrame) -> pd.Series:
-    """The task for axes varied within a task, "*" for axes compared across tasks (CROSS_TASK_AXES)."""
+    """The task for axes varied within a task, "*" for axes compared across tasks."""
     return df["task"].where(~df["difficulty_axis"].isin(CROSS_TASK_AXES), "*")
 
 
 def drops(df: pd.DataFrame) -> pd.DataFrame:
-    """Pruned ok rows with `dense_metric`, `drop` (dense minus metric) and `drop_pct` (% of dense)."""
+    """Pruned ok rows with `dense_metric`, `drop` (dense − metric) and `drop_pct` (% of dense)."""
     ok = ok_rows(df)
     dense = ok.loc[ok["transfer"] == "dense", REFERENCE + ["metric"]]
     dense = dense.groupby(REFERENCE, dropna=False, as_index=False)["metric"].mean()
@@ -124,7 +124,7 @@ def seed_ci(
 
 
 def drop_ci(df: pd.DataFrame, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Per family and sparsity: mean drop from dense over seeds with its bootstrap CI, and drop_pct."""
+    """Per family and sparsity: mean drop from dense over seeds, its bootstrap CI, and drop_pct."""
     d = drops(df)
     out = seed_ci(d, "drop", FAMILY + ["sparsity"], confidence=confidence, seed=seed)
     pct = d.groupby(FAMILY + ["sparsity"], dropna=False)["drop_pct"].mean()
@@ -186,7 +186,8 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     isotonic (decreasing) fit and the largest violation use the curve of means over seeds.
     """
     ok = ok_rows(df)
-    ok = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]].dropna()
+    ok = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
+    ok = ok.dropna(subset=["sparsity", "metric"])
     rows = [
         dict(zip(FAMILY, key)) | _family_stats(points, alpha)
         for key, points in ok.groupby(FAMILY, dropna=False, sort=True)
@@ -195,13 +196,15 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
-    """Per set of levels and sparsity: Spearman of hardness vs mean drop_pct; rho > 0 = harder loses more."""
+    """Per sparsity and level set: Spearman ρ of hardness vs drop_pct (> 0: harder loses more)."""
     d = drops(df).assign(group=lambda f: level_group(f))
     means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
     means = means["drop_pct"].mean().reset_index().dropna(subset=["drop_pct"])
     means["hardness"] = hardness(means["difficulty_axis"], means["difficulty_level"])
     rows = []
     for key, points in means.groupby(LEVELS + ["sparsity"], dropna=False, sort=True):
+        if len(points) < 2:
+            continue  # a single level has nothing to be ordered against
         rho, p = np.nan, np.nan
         if points["hardness"].nunique() > 1 and points["drop_pct"].nunique() > 1:
             rho, p = stats.spearmanr(points["hardness"], points["drop_pct"])
@@ -255,10 +258,10 @@ def threshold_sparsity(df: pd.DataFrame, thresholds: tuple[float, ...] = (1, 5))
 
 
 def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
-    """At equal sparsity: how much of the loss of `sparse`/`dense_freeze` `sparse_to_dense` recovers.
+    """At equal sparsity: how much of the loss of sparse / dense_freeze sparse_to_dense recovers.
 
-    loss = dense - lossy, recovered = sparse_to_dense - lossy, fraction_recovered = recovered / loss,
-    all on means over seeds; the fraction is NaN where there is no loss to recover.
+    loss = dense - lossy, recovered = sparse_to_dense - lossy, fraction = recovered / loss, all
+    on means over seeds; the fraction is NaN where there is no loss to recover.
     """
     keys = FAMILY[:4] + ["method", "sparsity"]
     d = drops(df)

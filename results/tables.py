@@ -1,4 +1,4 @@
-"""Pivot tables of results rows: metric by task/difficulty level × sparsity, one block per transfer."""
+"""Pivot tables of results: metric by task/difficulty level × sparsity, one block per transfer."""
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return blocks or ({"dense": dense} if len(dense) else {})
 
 
-def _number(value: float, digits: int) -> str:
+def number(value: float, digits: int = 3) -> str:
     """A float with fixed digits, "–" for a missing value."""
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
@@ -44,22 +44,23 @@ def _cell(stats: pd.Series, digits: int) -> str:
     """'mean ± std (−drop)' of one pivot cell, leaving out what is missing."""
     if pd.isna(stats["mean"]):
         return "–"
-    text = _number(stats["mean"], digits)
+    text = number(stats["mean"], digits)
     if pd.notna(stats["std"]):
-        text += f" ± {_number(stats['std'], digits)}"
+        text += f" ± {number(stats['std'], digits)}"
     if pd.notna(stats.get("drop", np.nan)):
         text += f" ({0.0 - stats['drop']:+.{digits}f})"
     return text
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """A DataFrame of strings as a Markdown table (index included when it is named)."""
+    """A DataFrame as a Markdown table, missing values as "–" (index included when it is named)."""
     if any(frame.index.names):
         frame = frame.reset_index()
     header = [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += [
-        "| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)
+        "| " + " | ".join("–" if pd.isna(v) else str(v) for v in row) + " |"
+        for row in frame.itertuples(index=False)
     ]
     return "\n".join(lines)
 

@@ -29,7 +29,8 @@ def table(records: list[dict]) -> pd.DataFrame:
         r["actual_sparsity"] = r["sparsity"]
     df = pd.DataFrame(rows)
     df["trial_key"] = [f"k{i}" for i in range(len(df))]
-    return df
+    text = ["sweep", "model", "task", "difficulty_axis", "method", "scope", "transfer", "error"]
+    return df.astype(dict.fromkeys(text, "str"))  # as read from Parquet: nulls stay missing
 
 
 def curve(metrics: dict[float, float], dense: float, seeds=(0, 1, 2), noise=0.0, **fixed) -> list:
