@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.isotonic import IsotonicRegression
+from sklearn.isotonic import isotonic_regression
 
 # Which end of each difficulty axis is the hard one; unknown axes count as harder when higher.
 HARDER_WHEN = {
@@ -83,30 +83,40 @@ def drops(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _stacked(data: pd.DataFrame, keys: list[str], columns: list[str]):
+    """Groups of `keys` (sorted), and per group size: the group numbers and each column's values
+    as a (groups × size) matrix, so that scipy can treat all groups of one size in one call."""
+    grouped = data.groupby(keys, dropna=False, sort=True)
+    sizes = grouped.size()
+    order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]])
+    blocks = []
+    for n in np.unique(sizes):
+        groups = np.flatnonzero(sizes.to_numpy() == n)
+        take = order[starts[groups, None] + np.arange(n)]
+        blocks.append((groups, [data[c].to_numpy()[take] for c in columns]))
+    return sizes.rename("n").reset_index(), blocks
+
+
 def seed_ci(
     df: pd.DataFrame,
     value: str,
     keys: list[str],
     confidence: float = 0.95,
-    n_resamples: int = 2000,
+    n_resamples: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Mean, std and n of `value` per group of `keys`, with a percentile bootstrap CI over rows."""
     data = df.dropna(subset=[value])
-    grouped = data.groupby(keys, dropna=False, sort=True)[value]
-    out = grouped.agg(mean="mean", std="std", n="size").reset_index()
-    out["ci_low"] = np.nan
-    out["ci_high"] = np.nan
-    # Lay the values out group after group so that groups of equal size stack into one matrix,
-    # and scipy bootstraps all of them in one vectorized call per group size.
-    order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
-    values = data[value].to_numpy()[order]
-    sizes = out["n"].to_numpy()
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    out, blocks = _stacked(data, keys, [value])
+    low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    mean, std = np.empty(len(out)), np.full(len(out), np.nan)
     rng = np.random.default_rng(seed)
-    for n in np.unique(sizes[sizes > 1]):  # one row has no spread: its CI stays NaN
-        groups = np.flatnonzero(sizes == n)
-        sample = values[starts[groups, None] + np.arange(n)]
+    for groups, (sample,) in blocks:
+        mean[groups] = sample.mean(axis=1)
+        if sample.shape[1] < 2:
+            continue  # one row has no spread: its std and CI stay NaN
+        std[groups] = sample.std(axis=1, ddof=1)
         ci = stats.bootstrap(
             (sample,),
             np.mean,
@@ -118,9 +128,8 @@ def seed_ci(
             method="percentile",  # defined for tiny and degenerate samples, unlike BCa
             rng=rng,
         ).confidence_interval
-        out.loc[groups, "ci_low"] = ci.low
-        out.loc[groups, "ci_high"] = ci.high
-    return out
+        low[groups], high[groups] = ci.low, ci.high
+    return out.assign(mean=mean, std=std, ci_low=low, ci_high=high)
 
 
 def drop_ci(df: pd.DataFrame, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
@@ -136,63 +145,84 @@ def largest_violation(curve: np.ndarray) -> float:
     return float(max(0.0, np.max(curve - np.minimum.accumulate(curve))))
 
 
-def _family_stats(points: pd.DataFrame, alpha: float) -> dict:
-    """Trend and monotonicity of one family's (sparsity, metric) points."""
-    curve = points.groupby("sparsity")["metric"].agg(["mean", "sem", "size"])
-    x, y = points["sparsity"].to_numpy(), points["metric"].to_numpy()
-    with warnings.catch_warnings():  # a constant curve has no rank correlation: NaN is the answer
+def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman ρ and p-value of each row of two (groups × points) arrays; NaN where constant."""
+    if x.shape[1] < 2:
+        return np.full(len(x), np.nan), np.full(len(x), np.nan)
+    with warnings.catch_warnings():  # a constant row has no rank correlation: NaN is the answer
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        rho, rho_p = stats.spearmanr(x, y) if len(curve) > 1 else (np.nan, np.nan)
-        tau, tau_p = stats.kendalltau(x, y) if len(curve) > 1 else (np.nan, np.nan)
-    means = curve["mean"].to_numpy()
-    fit = IsotonicRegression(increasing=False).fit_transform(
-        curve.index.to_numpy(), means, sample_weight=curve["size"].to_numpy()
-    )
-    violation = largest_violation(means)
-    noise = float(curve["sem"].mean()) if curve["sem"].notna().any() else 0.0
-    monotone = violation <= noise  # a rise within the typical standard error of a mean is noise
-    falls, rises = rho < 0 and rho_p < alpha, rho > 0 and rho_p < alpha
-    if len(curve) < 2:
-        verdict = "too few sparsities"
-    elif monotone and falls:
-        verdict = "monotone: metric falls with sparsity"
-    elif monotone and not rises:
-        verdict = "flat: no significant change with sparsity"
-    elif falls:
-        verdict = "falls with sparsity, but not monotonically"
-    elif rises:
-        verdict = "rises with sparsity"
-    else:
-        verdict = "no monotone trend"
-    return {
-        "n_sparsities": len(curve),
-        "n_points": len(points),
-        "spearman_rho": rho,
-        "spearman_p": rho_p,
-        "kendall_tau": tau,
-        "kendall_p": tau_p,
-        "isotonic_max_dev": float(np.max(np.abs(means - fit))),
-        "largest_violation": violation,
-        "noise": noise,
-        "monotone": monotone,
-        "verdict": verdict,
-    }
+        # Spearman's ρ is Pearson's r of the ranks, and pearsonr takes a whole batch at once.
+        result = stats.pearsonr(stats.rankdata(x, axis=1), stats.rankdata(y, axis=1), axis=1)
+    return result.statistic, result.pvalue
+
+
+def _kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Kendall's τ-b and its p-value; NaN for a constant input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        result = stats.kendalltau(x, y)
+    return result.statistic, result.pvalue
+
+
+def _curve_stats(mean: np.ndarray, sem: np.ndarray, size: np.ndarray) -> tuple[float, float, float]:
+    """Largest deviation from the decreasing isotonic fit, largest violation, noise of a curve."""
+    # The function behind sklearn's IsotonicRegression; the points are already sorted by sparsity.
+    fit = isotonic_regression(mean, sample_weight=size, increasing=False)
+    # Noise: the 95 % half-width of a difference of two means with the curve's typical sem.
+    noise = 1.96 * np.sqrt(2) * np.nanmean(sem) if np.isfinite(sem).any() else 0.0
+    return float(np.max(np.abs(mean - fit))), largest_violation(mean), float(noise)
+
+
+def _verdict(n_sparsities: int, monotone: bool, rho: float, p: float, alpha: float) -> str:
+    """A few words on a family's trend with sparsity."""
+    falls, rises = rho < 0 and p < alpha, rho > 0 and p < alpha
+    if n_sparsities < 2:
+        return "too few sparsities"
+    if monotone and falls:
+        return "monotone: metric falls with sparsity"
+    if monotone and not rises:
+        return "flat: no significant change with sparsity"
+    if falls:
+        return "falls with sparsity, but not monotonically"
+    return "rises with sparsity" if rises else "no monotone trend"
 
 
 def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Per pruned family: Spearman/Kendall of metric vs sparsity, isotonic fit, violation, verdict.
 
     The rank correlations (and their p-values) use every seed's (sparsity, metric) point; the
-    isotonic (decreasing) fit and the largest violation use the curve of means over seeds.
+    isotonic (decreasing) fit and the largest violation use the curve of means over seeds, and a
+    violation within the 95 % half-width of a difference of two of those means is noise.
     """
     ok = ok_rows(df)
-    ok = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
-    ok = ok.dropna(subset=["sparsity", "metric"])
-    rows = [
-        dict(zip(FAMILY, key)) | _family_stats(points, alpha)
-        for key, points in ok.groupby(FAMILY, dropna=False, sort=True)
+    points = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
+    points = points.dropna(subset=["sparsity", "metric"])
+    out, blocks = _stacked(points, FAMILY, ["sparsity", "metric"])
+    out = out.rename(columns={"n": "n_points"})
+    rho, rho_p = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    tau, tau_p = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    for groups, (x, y) in blocks:
+        rho[groups], rho_p[groups] = _spearman(x, y)
+        for g, xg, yg in zip(groups, x, y):
+            tau[g], tau_p[g] = _kendall(xg, yg)
+    curves = points.groupby(FAMILY + ["sparsity"], dropna=False, sort=True)["metric"]
+    curves = curves.agg(["mean", "sem", "size"]).reset_index()
+    family = curves.groupby(FAMILY, dropna=False, sort=True).ngroup().to_numpy()
+    bounds = np.flatnonzero(np.diff(family)) + 1  # families are contiguous, in the order of `out`
+    columns = [curves[c].to_numpy() for c in ("mean", "sem", "size")]
+    per_family = [np.split(c, bounds) for c in columns]
+    fit = [_curve_stats(*arrays) for arrays in zip(*per_family)]
+    out["n_sparsities"] = [len(x) for x in per_family[0]]
+    out["spearman_rho"], out["spearman_p"] = rho, rho_p
+    out["kendall_tau"], out["kendall_p"] = tau, tau_p
+    out["isotonic_max_dev"] = [f[0] for f in fit]
+    out["largest_violation"] = [f[1] for f in fit]
+    out["noise"] = [f[2] for f in fit]
+    out["monotone"] = out["largest_violation"] <= out["noise"]
+    out["verdict"] = [
+        _verdict(*args, alpha) for args in zip(out["n_sparsities"], out["monotone"], rho, rho_p)
     ]
-    return pd.DataFrame(rows, columns=FAMILY + MONOTONICITY_STATS)
+    return out[FAMILY + MONOTONICITY_STATS]
 
 
 def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
@@ -201,20 +231,16 @@ def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
     means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
     means = means["drop_pct"].mean().reset_index().dropna(subset=["drop_pct"])
     means["hardness"] = hardness(means["difficulty_axis"], means["difficulty_level"])
-    rows = []
-    for key, points in means.groupby(LEVELS + ["sparsity"], dropna=False, sort=True):
-        if len(points) < 2:
-            continue  # a single level has nothing to be ordered against
-        rho, p = np.nan, np.nan
-        if points["hardness"].nunique() > 1 and points["drop_pct"].nunique() > 1:
-            rho, p = stats.spearmanr(points["hardness"], points["drop_pct"])
-        order = "harder loses more" if rho > 0 else "easier loses more" if rho < 0 else "no order"
-        rows.append(
-            dict(zip(LEVELS + ["sparsity"], key))
-            | {"n_levels": len(points), "spearman_rho": rho, "spearman_p": p, "order": order}
-        )
-    columns = LEVELS + ["sparsity", "n_levels", "spearman_rho", "spearman_p", "order"]
-    return pd.DataFrame(rows, columns=columns)
+    out, blocks = _stacked(means, LEVELS + ["sparsity"], ["hardness", "drop_pct"])
+    out = out.rename(columns={"n": "n_levels"})
+    out["spearman_rho"], out["spearman_p"] = np.nan, np.nan
+    for groups, (x, y) in blocks:
+        out.loc[groups, "spearman_rho"], out.loc[groups, "spearman_p"] = _spearman(x, y)
+    rho = out["spearman_rho"]
+    out["order"] = np.select(
+        [rho > 0, rho < 0], ["harder loses more", "easier loses more"], "no order"
+    )
+    return out[out["n_levels"] > 1].reset_index(drop=True)  # one level has nothing to order
 
 
 def _order_verdict(harder: int, easier: int, n: int) -> str:

@@ -42,7 +42,7 @@ def _draw(curves: pd.DataFrame, dense: pd.DataFrame, title: str, ylabel: str, pa
             ax.axhline(ref.iloc[0], color=color, linestyle="--", linewidth=1)
     ax.set(title=title, xlabel="sparsity", ylabel=f"{ylabel} (dashed: dense)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.92)  # cheaper than tight_layout
     fig.savefig(path)
 
 

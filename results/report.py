@@ -92,8 +92,8 @@ def write_report(
         (
             f"{falling} of {len(stats)} families fall monotonically with sparsity. Spearman and "
             "Kendall use every seed's (sparsity, metric) point; the largest violation is the "
-            "largest rise of the mean curve above its earlier minimum, noise up to the mean "
-            "standard error."
+            "largest rise of the mean curve above its earlier minimum; a rise within the 95 % "
+            "half-width of a difference of two means (1.96·√2·mean standard error) is noise."
         ),
         "\n".join(_family_lines(stats)),
         "## Harder vs easier difficulty levels",

@@ -40,15 +40,15 @@ def number(value: float, digits: int = 3) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
-def _cell(stats: pd.Series, digits: int) -> str:
+def _cell(mean: float, std: float, drop: float, digits: int) -> str:
     """'mean ± std (−drop)' of one pivot cell, leaving out what is missing."""
-    if pd.isna(stats["mean"]):
+    if pd.isna(mean):
         return "–"
-    text = number(stats["mean"], digits)
-    if pd.notna(stats["std"]):
-        text += f" ± {number(stats['std'], digits)}"
-    if pd.notna(stats.get("drop", np.nan)):
-        text += f" ({0.0 - stats['drop']:+.{digits}f})"
+    text = number(mean, digits)
+    if pd.notna(std):
+        text += f" ± {number(std, digits)}"
+    if pd.notna(drop):
+        text += f" ({0.0 - drop:+.{digits}f})"
     return text
 
 
@@ -71,15 +71,14 @@ def format_pivot(blocks: dict[str, pd.DataFrame], digits: int = 3) -> str:
         return "no finished trials"
     parts = []
     for transfer, block in blocks.items():
-        columns = block.columns.get_level_values(0).unique()
-        cells = pd.DataFrame(
-            {
-                f"{c:g}" if c != "dense" else "dense": [
-                    _cell(row[c], digits) for _, row in block.iterrows()
-                ]
-                for c in columns
-            },
-            index=block.index,
-        )
-        parts.append(f"transfer: {transfer} (columns: sparsity)\n\n{markdown(cells)}")
+        cells = {}
+        for column in block.columns.get_level_values(0).unique():
+            stats = block[column]
+            drop = stats["drop"] if "drop" in stats else [np.nan] * len(block)
+            name = "dense" if column == "dense" else f"{column:g}"
+            cells[name] = [
+                _cell(*values, digits) for values in zip(stats["mean"], stats["std"], drop)
+            ]
+        table = pd.DataFrame(cells, index=block.index)
+        parts.append(f"transfer: {transfer} (columns: sparsity)\n\n{markdown(table)}")
     return "\n\n".join(parts)
