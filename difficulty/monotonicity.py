@@ -83,7 +83,9 @@ def drops(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _stacked(data: pd.DataFrame, keys: list[str], columns: list[str]):
+def _stacked(
+    data: pd.DataFrame, keys: list[str], columns: list[str]
+) -> tuple[pd.DataFrame, list[tuple[np.ndarray, list[np.ndarray]]]]:
     """Groups of `keys` (sorted), and per group size: the group numbers and each column's values
     as a (groups × size) matrix, so that scipy can treat all groups of one size in one call."""
     grouped = data.groupby(keys, dropna=False, sort=True)
@@ -197,6 +199,8 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     ok = ok_rows(df)
     points = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
     points = points.dropna(subset=["sparsity", "metric"])
+    if points.empty:
+        return pd.DataFrame(columns=FAMILY + MONOTONICITY_STATS)
     out, blocks = _stacked(points, FAMILY, ["sparsity", "metric"])
     out = out.rename(columns={"n": "n_points"})
     rho, rho_p = np.full(len(out), np.nan), np.full(len(out), np.nan)
@@ -293,11 +297,9 @@ def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
     d = drops(df)
     means = d.groupby(keys + ["transfer"], dropna=False)["metric"].mean().unstack("transfer")
     dense = d.groupby(keys, dropna=False)["dense_metric"].mean()
-    if "sparse_to_dense" not in means:
-        return pd.DataFrame(columns=keys + ["lossy", "lossy_metric", "sparse_to_dense", "dense"])
     blocks = []
     for lossy in ("sparse", "dense_freeze"):
-        if lossy not in means:
+        if lossy not in means or "sparse_to_dense" not in means:
             continue
         block = pd.DataFrame(
             {
@@ -311,7 +313,9 @@ def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
         block["recovered"] = block["sparse_to_dense"] - block["lossy_metric"]
         block["fraction_recovered"] = block["recovered"] / block["loss"].where(block["loss"] > 0)
         blocks.append(block.reset_index())
-    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=keys)
+    if not blocks:
+        return pd.DataFrame(columns=keys + ["lossy", "lossy_metric", "sparse_to_dense", "dense"])
+    return pd.concat(blocks, ignore_index=True)
 
 
 def missing_trials(df: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def write_report(
             "largest rise of the mean curve above its earlier minimum; a rise within the 95 % "
             "half-width of a difference of two means (1.96·√2·mean standard error) is noise."
         ),
-        "\n".join(_family_lines(stats)),
+        "\n".join(_family_lines(stats)) or "No pruned families.",
         "## Harder vs easier difficulty levels",
         "At each sparsity, Spearman ρ between hardness and mean drop (% of dense) over the levels.",
         "\n".join(f"- **{_name(r, mono.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows())

@@ -47,3 +47,9 @@ def test_report_without_difficulty_axis(tmp_path):
     text = write_report(table(rows), tmp_path).read_text()
     assert "**m · glue/rte · magnitude · sparse**: monotone" in text
     assert len(list(tmp_path.glob("*.png"))) == 1
+
+
+def test_report_of_only_failed_trials(tmp_path):
+    df = small().assign(status="failed")
+    text = write_report(df, tmp_path).read_text()
+    assert "0 finished trials, 61 failed" in text and "No plots drawn." in text
