@@ -48,11 +48,9 @@ def _drop_table(ci: pd.DataFrame) -> str:
             for m, lo, hi in zip(ci["mean"], ci["ci_low"], ci["ci_high"])
         ]
     )
-    wide = ci.pivot_table(
-        index=mono.FAMILY, columns="sparsity", values="cell", aggfunc="first", dropna=False
-    )
+    wide = ci.set_index(mono.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
-    return markdown(wide.dropna(how="all").fillna("–"))
+    return markdown(wide)
 
 
 def _irreversibility_table(irr: pd.DataFrame) -> str:
@@ -62,7 +60,9 @@ def _irreversibility_table(irr: pd.DataFrame) -> str:
     shown = irr[mono.FAMILY[:4] + ["method", "sparsity", "lossy"]].copy()
     for column in ("dense", "lossy_metric", "sparse_to_dense", "loss", "recovered"):
         shown[column] = irr[column].map(number)
-    shown["fraction_recovered"] = irr["fraction_recovered"].map(lambda f: number(100 * f, 0) + " %")
+    shown["fraction_recovered"] = irr["fraction_recovered"].map(
+        lambda f: "–" if pd.isna(f) else f"{100 * f:.0f} %"
+    )
     return markdown(shown)
 
 
