@@ -23,23 +23,28 @@ def _file_name(key: tuple) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", "_".join(_parts(key))).strip("-") + ".png"
 
 
-def _draw(curves: pd.DataFrame, dense: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
+def _draw(curves: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
     """One figure: a line with its CI band per (task, level), its dense metric dashed."""
     fig = Figure(figsize=(6, 4), dpi=100)
     ax = fig.add_subplot()
-    lines = curves[LINE + ["difficulty_axis"]].drop_duplicates()
-    lines = lines.assign(h=hardness(lines["difficulty_axis"], lines["difficulty_level"]))
-    lines = lines.sort_values("h")  # easy to hard: light to dark
-    colors = matplotlib.colormaps["viridis_r"](np.linspace(0.15, 1, len(lines)))
+    curves = curves.assign(h=hardness(curves["difficulty_axis"], curves["difficulty_level"]))
+    lines = curves.sort_values(["h", "task", "sparsity"]).groupby(LINE, dropna=False, sort=False)
+    colors = matplotlib.colormaps["viridis_r"](np.linspace(0.15, 1, lines.ngroups))  # easy: light
     cross_task = curves["group"].iloc[0] == "*"
-    for (task, level, axis, _), color in zip(lines.itertuples(index=False), colors):
-        line = curves[(curves["task"] == task) & (curves["difficulty_level"] == level)]
-        label = f"{task} ({axis} {level:g})" if cross_task else f"{axis} {level:g}"
-        ax.plot(line["sparsity"], line["mean"], "o-", color=color, label=label, markersize=3)
+    for ((task, level), line), color in zip(lines, colors):
+        axis = line["difficulty_axis"].iloc[0]
+        label = f"{axis} {level:g}" if pd.notna(level) else task
+        ax.plot(
+            line["sparsity"],
+            line["mean"],
+            "o-",
+            color=color,
+            markersize=3,
+            label=f"{task} ({label})" if cross_task else label,
+        )
         ax.fill_between(line["sparsity"], line["ci_low"], line["ci_high"], color=color, alpha=0.2)
-        ref = dense[(dense["task"] == task) & (dense["difficulty_level"] == level)]["metric"]
-        if len(ref):
-            ax.axhline(ref.iloc[0], color=color, linestyle="--", linewidth=1)
+        if pd.notna(line["dense_metric"].iloc[0]):
+            ax.axhline(line["dense_metric"].iloc[0], color=color, linestyle="--", linewidth=1)
     ax.set(title=title, xlabel="sparsity", ylabel=f"{ylabel} (dashed: dense)")
     ax.legend(fontsize=7)
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.92)  # cheaper than tight_layout
@@ -58,15 +63,15 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
     pruned = ok[ok["transfer"] != "dense"]
     figures = pruned[LEVELS].drop_duplicates().sort_values(LEVELS).head(max_plots)
     pruned = pruned.merge(figures, on=LEVELS)
+    reference = ["model", "task", "difficulty_level"]
+    dense = ok[ok["transfer"] == "dense"].groupby(reference, dropna=False)["metric"].mean()
     curves = seed_ci(pruned, "metric", LEVELS + LINE + ["metric_name", "sparsity"])
-    dense = ok[ok["transfer"] == "dense"]
-    dense = dense.groupby(["model", "task", "difficulty_level"], dropna=False)["metric"]
-    dense = dense.mean().reset_index()
+    curves = curves.merge(dense.rename("dense_metric").reset_index(), on=reference, how="left")
     paths = []
     for key, figure in curves.groupby(LEVELS, dropna=False, sort=True):
         path = out_dir / _file_name(key)
         title = " · ".join(_parts(key))
         ylabel = figure["metric_name"].iloc[0]
-        _draw(figure, dense[dense["model"] == key[0]], title, ylabel, path)
+        _draw(figure, title, ylabel, path)
         paths.append(path)
     return paths
