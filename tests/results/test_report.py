@@ -1,0 +1,55 @@
+import numpy as np
+
+from difficulty.monotonicity import GRID
+from results.plots import plot_curves
+from results.report import write_report
+from tests.difficulty.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
+
+
+def small():
+    """Three data_fraction levels under sparse, plus sparse_to_dense and dense_freeze at level 1."""
+    rows = levels(HARD_LOSES_MORE)
+    for transfer, metrics in [("sparse_to_dense", {0.5: 0.89}), ("dense_freeze", {0.5: 0.87})]:
+        rows += [r for r in curve(metrics, dense=0, transfer=transfer) if "sparsity" in r]
+    rows.append({"sparsity": 0.9, "seed": 3, "metric": np.nan, "status": "failed", "error": "OOM"})
+    return table(rows)
+
+
+def test_report_and_plots_are_written(tmp_path):
+    df = small()
+    expected = df.loc[df["status"] == "ok", GRID]
+    expected.loc[len(df)] = ["m", "glue/rte", "data_fraction", 1.0, "magnitude", "sparse", 0.9, 3]
+    path = write_report(df, tmp_path, expected=expected)
+    text = path.read_text()
+    assert path == tmp_path / "report.md"
+    assert "60 finished trials, 1 failed" in text
+    assert "data_fraction 0.1 · magnitude · sparse**: monotone: metric falls with sparsity" in text
+    assert "harder levels lose more at 5/5 sparsities" in text
+    assert "| dense_freeze | 0.900 | 0.870 | 0.890 | 0.030 | 0.020 | 67 % |" in text
+    assert "1 of 61 expected trials have no ok row." in text
+    assert "transfer: sparse (columns: sparsity)" in text
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert len(pngs) == 3  # sparse, sparse_to_dense, dense_freeze of the one task
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+        assert f"]({png.name})" in text
+
+
+def test_plots_can_be_limited_or_left_out(tmp_path):
+    assert len(plot_curves(small(), tmp_path / "two", max_plots=2)) == 2
+    write_report(small(), tmp_path / "none", max_plots=0)
+    assert not list((tmp_path / "none").glob("*.png"))
+    assert "No plots drawn." in (tmp_path / "none" / "report.md").read_text()
+
+
+def test_report_without_difficulty_axis(tmp_path):
+    rows = curve({0.1: 0.9, 0.5: 0.8}, dense=0.9, difficulty_axis=None, difficulty_level=np.nan)
+    text = write_report(table(rows), tmp_path).read_text()
+    assert "**m · glue/rte · magnitude · sparse**: monotone" in text
+    assert len(list(tmp_path.glob("*.png"))) == 1
+
+
+def test_report_of_only_failed_trials(tmp_path):
+    df = small().assign(status="failed")
+    text = write_report(df, tmp_path).read_text()
+    assert "0 finished trials, 61 failed" in text and "No plots drawn." in text
