@@ -13,4 +13,5 @@ def query(results_dir: str, sql: str) -> pa.Table:
     trials = read_sweep(results_dir).table  # noqa: F841  (DuckDB finds it by name)
     con = duckdb.connect()
     con.register("trials", trials)
-    return con.execute(sql).to_arrow_table()
+    relation = con.sql(sql)
+    return relation.to_arrow_table() if relation is not None else pa.table({})

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from conftest import reference_masks, tiny_model
+from tests.pruning.conftest import reference_masks, tiny_model
 
 from pruning import apply_masks, compute_masks, measure_sparsity, prunable_parameters
 

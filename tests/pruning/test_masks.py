@@ -1,6 +1,6 @@
 import pytest
 import torch
-from conftest import tiny_model
+from tests.pruning.conftest import tiny_model
 
 from pruning import PruningError, apply_masks, compute_masks, measure_sparsity
 

@@ -1,5 +1,5 @@
 import pytest
-from conftest import tiny_model
+from tests.pruning.conftest import tiny_model
 
 from pruning import PruningError, prunable_parameters
 
