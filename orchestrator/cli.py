@@ -99,6 +99,47 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame(sweep_dir: str):
+    from results.store import read_sweep
+
+    return read_sweep(f"{sweep_dir}/results").table.to_pandas()
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from results.tables import format_pivot, pivot
+
+    print(format_pivot(pivot(_frame(locate(args.sweep)))))
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from results.report import write_report
+
+    sweep_dir = locate(args.sweep)
+    expected = pd.DataFrame(
+        [
+            {
+                "model": t.model,
+                "task": t.task_name,
+                "difficulty_axis": t.difficulty_axis,
+                "difficulty_level": t.difficulty_level,
+                "method": t.method,
+                "transfer": t.transfer,
+                "sparsity": t.sparsity,
+                "seed": t.seed,
+            }  # fmt: skip
+            for t in stored_spec(sweep_dir).expand()
+        ]
+    )
+    out = Path(args.out or f"{sweep_dir}/analysis")
+    report = write_report(_frame(sweep_dir), out, expected=expected, max_plots=args.max_plots)
+    plots = sorted(out.glob("*.png"))
+    print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import yaml
 
@@ -109,13 +150,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(_summary(spec))
     code = _run(spec, address=None)
     sweep = spec.sweep_dir
-    cmd_query(argparse.Namespace(sweep=sweep, format="table", sql=(
-        "select task, sparsity, transfer, round(avg(metric), 3) as accuracy, count(*) as seeds "
-        "from trials where status = 'ok' group by all order by 1, 3, 2")))  # fmt: skip
+    print("\naccuracy (mean ± std over seeds, change from dense) by task × sparsity:\n")
+    cmd_table(argparse.Namespace(sweep=sweep))
+    print()
+    cmd_analyze(argparse.Namespace(sweep=sweep, out=None, max_plots=None))
     print(
         f"\nresults: {sweep}/results (one Parquet file per trial)\n"
         f'  junkdna results query {sweep} "select task, sparsity, avg(metric) from trials '
         f'group by all order by 1,2"\n'
+        f"  junkdna results table {sweep}\n"
+        f"  junkdna analyze {sweep}\n"
         f"  junkdna status {sweep}\n"
         f"  junkdna resume {sweep}     # runs only trials without a row (none, if all finished)"
     )
@@ -150,6 +194,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("sql")
     s.add_argument("--format", choices=("table", "csv", "json"), default="table")
     s.set_defaults(func=cmd_query)
+    s = results.add_parser("table", help="metric by task/level × sparsity, one block per transfer")
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.set_defaults(func=cmd_table)
+    s = sub.add_parser("analyze", help="monotonicity report (Markdown) and plots (PNG)")
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.add_argument("--out", help="output directory (default: <sweep>/analysis)")
+    s.add_argument("--max-plots", type=int, default=None, help="draw at most N figures")
+    s.set_defaults(func=cmd_analyze)
     return p
 
 

@@ -1,5 +1,15 @@
 """Results: the Parquet store (one row per trial), queries, tables and plots."""
 
+from pathlib import Path
+
+import pandas as pd
+
 from results.store import SCHEMA, SCHEMA_VERSION, read_sweep, write_trial
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "read_sweep", "write_trial"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "load", "read_sweep", "write_trial"]
+
+
+def load(sweep: str, storage: str = "./sweeps") -> pd.DataFrame:
+    """A sweep's rows (one per trial, Arrow-backed), by its directory or its name under storage."""
+    where = sweep if "://" in sweep or Path(sweep).is_dir() else f"{storage}/{sweep}"
+    return read_sweep(f"{where.rstrip('/')}/results").table.to_pandas(types_mapper=pd.ArrowDtype)

@@ -1,8 +1,8 @@
 import pytest
 import torch
-from tests.pruning.conftest import reference_masks, tiny_model
 
 from pruning import apply_masks, compute_masks, measure_sparsity, prunable_parameters
+from tests.pruning.conftest import reference_masks, tiny_model
 
 
 def _round_to_few_values(model: torch.nn.Module) -> torch.nn.Module:

@@ -1,0 +1,97 @@
+"""One small sweep end to end through real Ray Tune: rows, resume, failures, status, query."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.cli import main
+from results.store import read_sweep
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+
+    from orchestrator.driver import WORKER_ENV
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+             runtime_env={"env_vars": WORKER_ENV})  # fmt: skip
+    yield
+    ray.shutdown()
+
+
+def spec_text(model: str, storage, seeds="[1]", extra: str = "") -> str:
+    return (
+        f"name: tiny\nstorage: {storage}\nmodels: [{model}]\n"
+        "tasks: [builtin/polarity-easy]\nsparsities: [0.3, 0.6]\ntransfer: [dense, sparse, dense_freeze]\n"
+        f"seeds: {seeds}\nretries: 0\n"
+        "train: {epochs: 1, lr: 1e-3, batch_size: 16, max_length: 16, n_train: 64, n_eval: 32}\n"
+        + extra
+    )
+
+
+def rows(sweep_dir) -> list[dict]:
+    return read_sweep(f"{sweep_dir}/results").table.to_pylist()
+
+
+def test_sweep_writes_one_row_per_trial_and_a_second_submit_runs_nothing(
+    ray_local, tiny_bert, tmp_path, capsys
+):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(spec_text(tiny_bert, tmp_path / "sweeps"))
+    assert main(["submit", str(spec)]) == 0
+    sweep = tmp_path / "sweeps" / "tiny"
+    got = rows(sweep)
+    assert len(got) == 1 + 2 * 2  # dense once, sparse and dense_freeze at two sparsities
+    assert {r["status"] for r in got} == {"ok"}
+    for r in got:
+        if r["transfer"] == "sparse":  # pruned weights stayed exactly zero through fine-tuning
+            assert abs(r["actual_sparsity"] - r["sparsity"]) < 1e-3
+        else:
+            assert r["actual_sparsity"] < 0.01
+        assert r["n_train"] == 64 and r["n_eval"] == 32 and 0 <= r["metric"] <= 1
+    files = {p.name: p.stat().st_mtime_ns for p in (sweep / "results").glob("*.parquet")}
+    capsys.readouterr()
+
+    assert main(["submit", str(spec)]) == 0
+    assert "5 already done, 0 ran" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in (sweep / "results").glob("*.parquet")} == files
+
+    assert main(["results", "query", str(sweep), "select transfer, count(*) as n from trials group by 1 order by 1",
+                 "--format", "json"]) == 0  # fmt: skip
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        {"transfer": "dense", "n": 1},
+        {"transfer": "dense_freeze", "n": 2},
+        {"transfer": "sparse", "n": 2},
+    ]
+
+    # the spec grows by one seed: resume runs exactly the new trials
+    spec.write_text(spec_text(tiny_bert, tmp_path / "sweeps", seeds="[1, 2]"))
+    assert main(["submit", str(spec)]) == 0
+    assert "10 trials, 5 already done, 5 ran, 0 failed" in capsys.readouterr().out
+    assert len(rows(sweep)) == 10
+    assert main(["status", "tiny"]) == 2  # not under ./sweeps of this cwd: a clear error
+    assert main(["status", str(sweep)]) == 0
+    assert "10 trials: 10 done, 0 failed, 0 pending" in capsys.readouterr().out
+
+
+def test_failing_trials_are_recorded_and_resume_runs_them_again(ray_local, tmp_path, capsys):
+    broken = tmp_path / "not-a-model"
+    broken.mkdir()
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(spec_text(str(broken), tmp_path / "sweeps"))
+    assert main(["submit", str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert "5 trials, 0 already done, 0 ran, 5 failed" in out
+    got = rows(tmp_path / "sweeps" / "tiny")
+    assert len(got) == 5 and {r["status"] for r in got} == {"failed"}
+    assert all(r["error"] for r in got)
+
+    assert main(["status", str(tmp_path / "sweeps" / "tiny")]) == 1
+    assert "5 trials: 0 done, 5 failed, 0 pending" in capsys.readouterr().out
+    assert main(["resume", str(tmp_path / "sweeps" / "tiny")]) == 1  # failed rows are not done rows
+    assert "0 already done, 0 ran, 5 failed" in capsys.readouterr().out
+    assert len(rows(tmp_path / "sweeps" / "tiny")) == 5
