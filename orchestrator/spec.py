@@ -17,6 +17,9 @@ from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
 PACKAGED_MODELS = {"minilm"}
+NOT_IMPLEMENTED = {
+    "lora": "not implemented yet; use dense, sparse, dense_freeze, sparse_to_dense or none"
+}
 
 
 def _unit_interval(v: float) -> float:
@@ -261,6 +264,9 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
         raise SpecError(_one_line(path, data, e)) from None
+    for i, mode in enumerate(spec.transfer):
+        if mode in NOT_IMPLEMENTED:
+            raise SpecError(f"{path}: transfer[{i}] = {mode!r}: {NOT_IMPLEMENTED[mode]}")
     for i, task in enumerate(spec.tasks):
         _check_task(path, i, task)
     for i, model in enumerate(spec.models):
