@@ -2,6 +2,7 @@
 
 from pruning.errors import PruningError
 from pruning.masks import METHODS, apply_masks, compute_masks, measure_sparsity
+from pruning.rtn import quantize_rtn
 from pruning.selection import prunable_parameters
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "compute_masks",
     "measure_sparsity",
     "prunable_parameters",
+    "quantize_rtn",
 ]
