@@ -4,7 +4,7 @@ Scope `global`: over all prunable tensors together, k = int(N * (1 - sparsity)) 
 kept; the threshold is the k-th largest |w| and a weight is kept iff |w| > threshold (strictly:
 ties at the threshold are pruned, as in the paper's seed code). Scope `layer`: the same rule
 within each tensor. Exception: sparsity 0 keeps every weight (the strict rule would prune the
-smallest one). |w| is compared in float32 whatever the model's dtype.
+smallest one; `compute_masks` applies this to every method). |w| is compared in float32 whatever the model's dtype.
 """
 
 import torch
@@ -20,8 +20,6 @@ def magnitude_masks(
     params: dict[str, torch.Tensor], sparsity: float, scope: str
 ) -> dict[str, torch.Tensor]:
     """Bool masks (True = kept) of the paper's magnitude rule, per tensor or over all of them."""
-    if sparsity == 0:
-        return {name: torch.ones_like(p, dtype=torch.bool) for name, p in params.items()}
     if scope == "layer":
         return {
             name: keep_above_kth_largest([p], _keep_count(p.numel(), sparsity))[0]

@@ -13,6 +13,7 @@ parameters matching one of its patterns. A pattern that matches nothing is an er
 
 from fnmatch import fnmatchcase
 
+import torch
 from torch import nn
 
 from pruning.errors import PruningError
@@ -22,13 +23,18 @@ def _is_linear(module: nn.Module) -> bool:
     return isinstance(module, nn.Linear) or type(module).__name__ == "Conv1D"
 
 
+def _module_lists(model: nn.Module) -> list[str]:
+    return [
+        name + "." for name, module in model.named_modules() if isinstance(module, nn.ModuleList)
+    ]
+
+
 def _block_linear_weights(model: nn.Module) -> dict[str, nn.Parameter]:
-    modules = dict(model.named_modules())
-    blocks = [name + "." for name, module in modules.items() if isinstance(module, nn.ModuleList)]
+    lists = _module_lists(model)
     return {
         f"{name}.weight": module.weight
-        for name, module in modules.items()
-        if _is_linear(module) and any(name.startswith(block) for block in blocks)
+        for name, module in model.named_modules()
+        if _is_linear(module) and any(name.startswith(prefix) for prefix in lists)
     }
 
 
@@ -57,3 +63,37 @@ def prunable_parameters(
             f"nothing to prune: no tensor selected (include={include!r}, exclude={exclude!r})"
         )
     return selected
+
+
+def linear_layers(model: nn.Module, names: list[str]) -> dict[str, nn.Module]:
+    """The linear layer whose `.weight` each name is; PruningError for any other tensor."""
+    layers = {}
+    for name in names:
+        module_name, _, leaf = name.rpartition(".")
+        module = model.get_submodule(module_name) if module_name else model
+        if leaf != "weight" or not _is_linear(module):
+            raise PruningError(
+                f"{name!r} is not the weight of a linear layer; this method needs one"
+            )
+        layers[name] = module
+    return layers
+
+
+def out_by_in(weight: torch.Tensor, layer: nn.Module) -> torch.Tensor:
+    """The weight viewed as (out features, in features): GPT-2's Conv1D stores it transposed."""
+    return weight.t() if type(layer).__name__ == "Conv1D" else weight
+
+
+def blocks(model: nn.Module, names: list[str]) -> list[tuple[nn.Module, list[str]]]:
+    """The blocks (elements of the outermost ModuleList) holding the named weights, in order.
+
+    A weight outside any ModuleList is a block of its own layer.
+    """
+    lists = _module_lists(model)
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        module_name = name.rpartition(".")[0]
+        outer = min((p for p in lists if module_name.startswith(p)), key=len, default=None)
+        block = outer + module_name[len(outer) :].split(".")[0] if outer else module_name
+        groups.setdefault(block, []).append(name)
+    return [(model.get_submodule(block), members) for block, members in groups.items()]

@@ -63,11 +63,18 @@ def _bracket(tensors: list[torch.Tensor], k: int, total: int) -> tuple[float, fl
     sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors])
     n, q = sample.numel(), k / total
     spread = SAMPLE_SIGMAS * math.sqrt(n * q * (1 - q)) + 1
-    descending = sample.sort(descending=True).values
-    hi_rank, lo_rank = int(q * n - spread), int(q * n + spread)
-    hi = float(descending[hi_rank]) if hi_rank >= 0 else math.inf
-    lo = float(descending[lo_rank]) if lo_rank < n else -1.0
+    hi_rank, lo_rank = int(q * n - spread), int(q * n + spread)  # ranks from the largest, 0-based
+    hi = float(sample.kthvalue(n - hi_rank).values) if hi_rank >= 0 else math.inf
+    lo = float(sample.kthvalue(n - lo_rank).values) if lo_rank < n else -1.0
     return lo, hi
+
+
+def _true_indices(flags: torch.Tensor) -> torch.Tensor:
+    """Indices of the True entries of a mostly False bool tensor whose size is a multiple of 8."""
+    # Scanning 8-byte words first reads 8 times fewer elements than torch.nonzero on the bools.
+    words = flags.view(torch.int64).nonzero().squeeze(1)
+    within = flags.view(-1, 8)[words].nonzero()
+    return words[within[:, 0]] * 8 + within[:, 1]
 
 
 def _masks_above(tensors: list[torch.Tensor], lo: float, hi: float, budget: float):
@@ -76,10 +83,15 @@ def _masks_above(tensors: list[torch.Tensor], lo: float, hi: float, budget: floa
     for i, tensor in enumerate(tensors):
         flat = _flat(tensor)
         mask = torch.empty(flat.shape, dtype=torch.bool, device=flat.device)
+        flags = torch.zeros(
+            -(-min(CHUNK, flat.numel()) // 8) * 8, dtype=torch.bool, device=flat.device
+        )
         for start, a in _chunks(flat):
             kept = torch.gt(a, lo, out=mask[start : start + a.numel()])
             if lo < hi:
-                index = torch.nonzero(kept & (a <= hi)).squeeze(1)
+                torch.le(a, hi, out=flags[: a.numel()]).logical_and_(kept)
+                flags[a.numel() :] = False
+                index = _true_indices(flags)
                 n_inside += index.numel()
                 if n_inside > budget:
                     return None

@@ -1,0 +1,54 @@
+import pytest
+import torch
+from conftest import tiny_model
+
+from pruning import PruningError, compute_masks, prunable_parameters, quantize_rtn
+from pruning.rtn import rtn_dequantized
+
+
+def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in prunable_parameters(model).items()}
+
+
+@pytest.mark.parametrize("kind", ["bert", "gpt2"])
+def test_error_shrinks_as_bits_grow(kind):
+    errors = []
+    for bits in (2, 3, 4, 8):
+        model = tiny_model(kind)
+        before = _weights(model)
+        quantize_rtn(model, bits)
+        after = _weights(model)
+        errors.append(sum(float((after[n] - before[n]).square().sum()) for n in before))
+    assert errors[0] > errors[1] > errors[2] > errors[3] > 0
+
+
+def test_each_output_row_takes_at_most_2_to_the_bits_values():
+    model = tiny_model("gpt2")  # Conv1D: output channels are the columns of the stored weight
+    quantize_rtn(model, 3)
+    weight = model.get_parameter("transformer.h.0.mlp.c_fc.weight")
+    assert max(len(torch.unique(column)) for column in weight.T) <= 8
+
+
+def test_zero_stays_zero_and_the_error_is_within_one_step():
+    rows = torch.tensor([[-1.0, 0.0, 0.25, 3.0], [0.0, 0.0, 0.0, 0.0]])
+    quantized = rtn_dequantized(rows, 2)
+    step = (3.0 - -1.0) / 3
+    assert (quantized[0] - rows[0]).abs().max() <= step / 2 + 1e-6
+    assert quantized[0, 1] == 0 and (quantized[1] == 0).all()
+
+
+def test_only_prunable_weights_change():
+    model = tiny_model("bert")
+    before = {n: t.clone() for n, t in model.state_dict().items()}
+    quantize_rtn(model, 4)
+    prunable = set(prunable_parameters(model))
+    assert all(
+        torch.equal(before[n], t) for n, t in model.state_dict().items() if n not in prunable
+    )
+
+
+def test_bad_bits_and_rtn_as_a_mask_method_raise():
+    with pytest.raises(PruningError, match="bits = 5"):
+        quantize_rtn(tiny_model("bert"), 5)
+    with pytest.raises(PruningError, match="quantize_rtn"):
+        compute_masks(tiny_model("bert"), "rtn", 0.5)
