@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -78,10 +79,19 @@ class FailureRecorder(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         config = trial.config["trial"]
         key = TrialConfig.from_dict(config).trial_key
-        error = last_line(trial.get_error() or "unknown error")
+        error = last_line(_error_text(trial))
         self.failed[key] = error
         if not has_row(config["results_dir"], key):  # a row written before a crash stays ok
             write_trial(config["results_dir"], failed_row(config, error))
+
+
+def _error_text(trial: Any) -> str:
+    """The trial's error trace: Tune writes it to the trial's local directory before this hook."""
+    path = trial.error_file
+    if path and os.path.isfile(path):
+        with open(path) as f:
+            return f.read()
+    return str(trial.get_error() or "unknown error")
 
 
 def last_line(trace: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -85,6 +86,9 @@ def _connect(address: str | None, spec: SweepSpec) -> None:
         import importlib
 
         runtime_env["py_modules"] = [importlib.import_module(p) for p in PACKAGES]
+    # junkdna reports failures itself (summary, `status`); Tune's per-failure ERROR lines are noise
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     ray.init(address=address, runtime_env=runtime_env, include_dashboard=False,
              log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
 

@@ -4,7 +4,8 @@ Scope `global`: over all prunable tensors together, k = int(N * (1 - sparsity)) 
 kept; the threshold is the k-th largest |w| and a weight is kept iff |w| > threshold (strictly:
 ties at the threshold are pruned, as in the paper's seed code). Scope `layer`: the same rule
 within each tensor. Exception: sparsity 0 keeps every weight (the strict rule would prune the
-smallest one; `compute_masks` applies this to every method). |w| is compared in float32 whatever the model's dtype.
+smallest one; `compute_masks` applies this to every method). |w| is compared in float32
+whatever the model's dtype.
 """
 
 import torch

@@ -11,13 +11,14 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from difficulty import TaskDef, apply_axis, get_task
-from pruning import compute_masks
+from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
 from workers.config import TrialConfig
 
 
@@ -30,9 +31,20 @@ def resolve_model(name: str) -> str:
     return name
 
 
+class ModelLoadError(RuntimeError):
+    """A model or tokenizer that cannot be loaded; the message names it."""
+
+
+def _from_pretrained(auto, model: str, **kwargs):
+    try:
+        return auto.from_pretrained(resolve_model(model), **kwargs)
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"cannot load {model!r}: {str(e).splitlines()[0]}") from e
+
+
 @lru_cache(maxsize=4)
 def tokenizer(model: str):
-    tok = AutoTokenizer.from_pretrained(resolve_model(model))
+    tok = _from_pretrained(AutoTokenizer, model)
     if tok.pad_token is None:  # decoder-only models (GPT-2, LLaMA) ship without one
         tok.pad_token = tok.eos_token
     return tok
@@ -40,9 +52,7 @@ def tokenizer(model: str):
 
 @lru_cache(maxsize=2)
 def _loaded(model: str, num_labels: int) -> PreTrainedModel:
-    loaded = AutoModelForSequenceClassification.from_pretrained(
-        resolve_model(model), num_labels=num_labels
-    )
+    loaded = _from_pretrained(AutoModelForSequenceClassification, model, num_labels=num_labels)
     loaded.config.pad_token_id = tokenizer(model).pad_token_id
     return loaded.eval()
 
@@ -110,18 +120,26 @@ _masks: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
 MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 MB of bools)
 
 
-def masks(model: torch.nn.Module, trial: TrialConfig) -> dict[str, torch.Tensor]:
-    """The trial's masks: computed once per worker for each model, method, options and sparsity."""
+def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
+    """The trial's masks: from this process, else the sweep's mask store, else computed (once)."""
     options = dict(trial.pruning_options)
     if trial.method == "random":
         options["seed"] = trial.seed  # the random control draws a new mask per seed
-    key = json.dumps(
-        [trial.model, trial.method, trial.scope, trial.sparsity, options], sort_keys=True
-    )
+    # the pretrained body decides the masks; the task head (re-initialised per seed) does not
+    body = model_fingerprint(model.base_model)
+    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, None)
     if key in _masks:
         _masks.move_to_end(key)
+        return _masks[key]
+    path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
+    if path is not None and path.is_file():
+        found = load_masks(path)
     else:
-        _masks[key] = compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
-        while len(_masks) > MASKS_IN_MEMORY:
-            _masks.popitem(last=False)
-    return _masks[key]
+        found = compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_masks(found, path)
+    _masks[key] = found
+    while len(_masks) > MASKS_IN_MEMORY:
+        _masks.popitem(last=False)
+    return found

@@ -22,13 +22,12 @@ def ray_local():
     ray.shutdown()
 
 
-def spec_text(model: str, storage, seeds="[1]", extra: str = "") -> str:
+def spec_text(model: str, storage, seeds="[1]", transfer="[dense, sparse, dense_freeze]") -> str:
     return (
         f"name: tiny\nstorage: {storage}\nmodels: [{model}]\n"
-        "tasks: [builtin/polarity-easy]\nsparsities: [0.3, 0.6]\ntransfer: [dense, sparse, dense_freeze]\n"
+        f"tasks: [builtin/polarity-easy]\nsparsities: [0.3, 0.6]\ntransfer: {transfer}\n"
         f"seeds: {seeds}\nretries: 0\n"
         "train: {epochs: 1, lr: 1e-3, batch_size: 16, max_length: 16, n_train: 64, n_eval: 32}\n"
-        + extra
     )
 
 
@@ -73,6 +72,8 @@ def test_sweep_writes_one_row_per_trial_and_a_second_submit_runs_nothing(
     assert main(["submit", str(spec)]) == 0
     assert "10 trials, 5 already done, 5 ran, 0 failed" in capsys.readouterr().out
     assert len(rows(sweep)) == 10
+    # masks are computed once per sparsity and shared by transfer modes, seeds and workers
+    assert len(list((sweep / "masks").glob("*.safetensors"))) == 2
     assert main(["status", "tiny"]) == 2  # not under ./sweeps of this cwd: a clear error
     assert main(["status", str(sweep)]) == 0
     assert "10 trials: 10 done, 0 failed, 0 pending" in capsys.readouterr().out
@@ -82,16 +83,16 @@ def test_failing_trials_are_recorded_and_resume_runs_them_again(ray_local, tmp_p
     broken = tmp_path / "not-a-model"
     broken.mkdir()
     spec = tmp_path / "broken.yaml"
-    spec.write_text(spec_text(str(broken), tmp_path / "sweeps"))
+    spec.write_text(spec_text(str(broken), tmp_path / "sweeps", seeds="[1, 2]", transfer="[dense]"))
     assert main(["submit", str(spec)]) == 1
     out = capsys.readouterr().out
-    assert "5 trials, 0 already done, 0 ran, 5 failed" in out
+    assert "2 trials, 0 already done, 0 ran, 2 failed" in out
     got = rows(tmp_path / "sweeps" / "tiny")
-    assert len(got) == 5 and {r["status"] for r in got} == {"failed"}
-    assert all(r["error"] for r in got)
+    assert len(got) == 2 and {r["status"] for r in got} == {"failed"}
+    assert all("not-a-model" in r["error"] for r in got), got[0]["error"]
 
     assert main(["status", str(tmp_path / "sweeps" / "tiny")]) == 1
-    assert "5 trials: 0 done, 5 failed, 0 pending" in capsys.readouterr().out
+    assert "2 trials: 0 done, 2 failed, 0 pending" in capsys.readouterr().out
     assert main(["resume", str(tmp_path / "sweeps" / "tiny")]) == 1  # failed rows are not done rows
-    assert "0 already done, 0 ran, 5 failed" in capsys.readouterr().out
-    assert len(rows(tmp_path / "sweeps" / "tiny")) == 5
+    assert "0 already done, 0 ran, 2 failed" in capsys.readouterr().out
+    assert len(rows(tmp_path / "sweeps" / "tiny")) == 2

@@ -1,10 +1,10 @@
 import pytest
 import torch
-from conftest import VOCAB, tiny_model
 
 from pruning import PruningError, compute_masks
 from pruning.calibration import calibration_batches, input_statistics
 from pruning.selection import linear_layers, prunable_parameters
+from tests.pruning.conftest import VOCAB, tiny_model
 
 
 def test_tensor_dict_and_list_forms_give_the_same_statistics():

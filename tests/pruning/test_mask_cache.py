@@ -1,6 +1,5 @@
 import pytest
 import torch
-from conftest import tiny_model
 
 from pruning import (
     PruningError,
@@ -10,6 +9,7 @@ from pruning import (
     model_fingerprint,
     save_masks,
 )
+from tests.pruning.conftest import tiny_model
 
 
 def test_round_trip_is_bit_exact_and_bit_packed(tmp_path):

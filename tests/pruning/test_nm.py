@@ -1,9 +1,9 @@
 import pytest
 import torch
-from conftest import tiny_model
 
 from pruning import PruningError, apply_masks, compute_masks, measure_sparsity
 from pruning.selection import linear_layers, out_by_in
+from tests.pruning.conftest import tiny_model
 
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama", "t5"])

@@ -1,8 +1,8 @@
 import pytest
 import torch
-from conftest import tiny_model
 
 from pruning import apply_masks, compute_masks, measure_sparsity
+from tests.pruning.conftest import tiny_model
 
 
 @pytest.mark.parametrize("scope", ["global", "layer"])

@@ -3,9 +3,9 @@
 import copy
 
 import torch
-from conftest import VOCAB, tiny_model
 
 from pruning import compute_masks
+from tests.pruning.conftest import VOCAB, tiny_model
 
 LAYERS = ["model.layers.0.self_attn.q_proj", "model.layers.0.mlp.down_proj"]
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
-from conftest import tiny_model
 
 from pruning import PruningError, compute_masks, prunable_parameters, quantize_rtn
 from pruning.rtn import rtn_dequantized
+from tests.pruning.conftest import tiny_model
 
 
 def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:

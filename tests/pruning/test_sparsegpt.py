@@ -1,9 +1,9 @@
 import pytest
 import torch
-from conftest import VOCAB, tiny_model
 
 from pruning import compute_masks, prunable_parameters
 from pruning.sparsegpt import sparsegpt_prune
+from tests.pruning.conftest import VOCAB, tiny_model
 
 
 def _reference_fasterprune(W, H, sparsity, blocksize, percdamp):

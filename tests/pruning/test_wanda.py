@@ -1,8 +1,8 @@
 import torch
-from conftest import VOCAB, tiny_model
 
 from pruning import compute_masks
 from pruning.selection import linear_layers, out_by_in
+from tests.pruning.conftest import VOCAB, tiny_model
 
 
 def _inputs(model: torch.nn.Module, layer: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
