@@ -1,4 +1,9 @@
-"""Tune callbacks: one progress line for humans, and a `failed` row for trials out of retries."""
+"""The Tune callback of a sweep: one progress line for humans, and the tally of what happened.
+
+Each Tune report is one finished junkdna trial (ok, failed after its retries, or skipped).
+A bundle that dies with its worker after all of Tune's retries leaves `failed` rows for its
+trials that have no row, so `status` shows them and `resume` runs them again.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ from workers.trial import failed_row
 class Progress(Callback):
     """done / running / failed / pending, trials per minute and ETA, on one updating line."""
 
-    def __init__(self, total: int, already_done: int, quiet: bool = False) -> None:
-        self.total, self.done, self.failed, self.running = total, already_done, 0, 0
+    def __init__(self, total: int, already_done: int, bundles: list, quiet: bool = False) -> None:
+        self.total, self.done, self.running = total, already_done, 0
+        self.bundles = bundles
         self.started_done = already_done
+        self.ran = 0
+        self.errors: dict[str, str] = {}
+        self.ready_s: list[float] = []
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
@@ -27,12 +36,12 @@ class Progress(Callback):
 
     def line(self) -> str:
         elapsed = time.monotonic() - self.start
-        finished = self.done - self.started_done + self.failed
+        finished = self.done - self.started_done + len(self.errors)
         rate = finished / elapsed * 60 if elapsed > 0 else 0.0
-        left = self.total - self.done - self.failed
+        left = self.total - self.done - len(self.errors)
         eta = f"{left / rate:.1f} min" if rate > 0 else "?"
         return (f"[junkdna] {self.done}/{self.total} done, {self.running} running, "
-                f"{self.failed} failed, {left - self.running} pending | "
+                f"{len(self.errors)} failed, {left - self.running} pending | "
                 f"{rate:.1f} trials/min, ETA {eta}")  # fmt: skip
 
     def _show(self, force: bool = False) -> None:
@@ -40,7 +49,9 @@ class Progress(Callback):
             return
         now = time.monotonic()
         if self.tty:
-            print("\r" + self.line().ljust(100), end="", file=sys.stderr, flush=True)
+            if force or now - self.last_print >= 0.2:
+                print("\r" + self.line().ljust(100), end="", file=sys.stderr, flush=True)
+                self.last_print = now
         elif force or now - self.last_print >= 30:
             print(self.line(), file=sys.stderr, flush=True)
             self.last_print = now
@@ -49,40 +60,41 @@ class Progress(Callback):
         self.running += 1
         self._show()
 
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.running, self.done = self.running - 1, self.done + 1
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
+        key = result["trial_key"]
+        if result["status"] == "failed":
+            self.errors[key] = result["error"]
+        else:
+            self.done += 1
+            self.errors.pop(key, None)
+            if not result["skipped"]:
+                self.ran += 1
+                self.ready_s.append(result["ready_s"])
         self._show()
 
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.running, self.failed = self.running - 1, self.failed + 1
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running -= 1
         self._show()
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.running -= 1  # it will start again
+        self.running -= 1  # the bundle starts again elsewhere
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running -= 1
+        error = f"worker lost: {last_line(_error_text(trial))}"
+        for config in self.bundles[trial.config["bundle"]]:
+            key = TrialConfig.from_dict(config).trial_key
+            if not has_row(config["results_dir"], key):
+                write_trial(config["results_dir"], failed_row(config, error))
+                self.errors[key] = error
         self._show()
 
     def close(self) -> None:
         if self.quiet:
             return
+        self._show(force=True)
         if self.tty:
             print(file=sys.stderr)
-        else:
-            self._show(force=True)
-
-
-class FailureRecorder(Callback):
-    """Writes a `failed` row, with the error's last line, once a trial has used up its retries."""
-
-    def __init__(self) -> None:
-        self.failed: dict[str, str] = {}
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        config = trial.config["trial"]
-        key = TrialConfig.from_dict(config).trial_key
-        error = last_line(_error_text(trial))
-        self.failed[key] = error
-        if not has_row(config["results_dir"], key):  # a row written before a crash stays ok
-            write_trial(config["results_dir"], failed_row(config, error))
 
 
 def _error_text(trial: Any) -> str:

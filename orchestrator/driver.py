@@ -1,8 +1,17 @@
-"""Run the trials of a sweep that have no row yet, with Ray Tune; resuming is the same call."""
+"""Run the trials of a sweep that have no row yet, with Ray Tune; resuming is the same call.
+
+Tune sees *bundles*: consecutive trials of the grid (same model and task, mostly) that one
+worker runs in turn. A bundle is one Tune trial, so Tune's per-trial cost is paid once per
+bundle, a worker keeps its cached model across the bundle, and the driver's state stays small
+at 10,000+ trials. The trial configs travel once through Ray's object store
+(`tune.with_parameters`); Tune's own configs hold only a bundle index. The results store, not
+Tune's experiment state, is the record of what is done.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,7 +25,6 @@ import yaml
 from orchestrator.spec import SweepSpec
 from results.store import read_sweep
 from workers.config import TrialConfig
-from workers.trial import run_trial
 
 # Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results
 # store is junkdna's record), no tokenizer thread pools fighting the trial's torch threads.
@@ -29,6 +37,8 @@ WORKER_ENV = {
     "RAY_AIR_NEW_OUTPUT": "0",  # verbose=0 then means silent: junkdna prints its own progress
 }
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
+MAX_BUNDLES = 2000  # Tune trials per sweep; more trials make bigger bundles
+NOOP_BUNDLES = 256  # no-op trials take milliseconds: bundle them harder
 
 
 @dataclass
@@ -67,17 +77,31 @@ def done_keys(spec: SweepSpec) -> set[str]:
     return set(table.filter(pc.equal(table["status"], "ok"))["trial_key"].to_pylist())
 
 
-def _trainable(config: dict[str, Any]) -> None:
+def bundles(todo: list[TrialConfig], noop: bool = False) -> list[list[dict[str, Any]]]:
+    """Consecutive trials of the grid in bundles; one trial each unless the sweep is large."""
+    size = max(1, math.ceil(len(todo) / (NOOP_BUNDLES if noop else MAX_BUNDLES)))
+    dicts = [t.to_dict() for t in todo]
+    return [dicts[i : i + size] for i in range(0, len(dicts), size)]
+
+
+def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
+    """The Tune trainable: run one bundle's trials in turn, one Tune report per trial."""
     from ray import tune
 
-    out = run_trial(config["trial"])
-    tune.report({k: out[k] for k in ("skipped", "ready_s", "metric") if k in out})
+    from workers.trial import run_with_retries
+
+    for trial in bundles[config["bundle"]]:
+        out = run_with_retries(trial, retries)
+        tune.report({k: out.get(k) for k in ("trial_key", "status", "error", "skipped", "ready_s")})
 
 
-def _connect(address: str | None, spec: SweepSpec) -> None:
+def _connect(address: str | None) -> None:
     import ray
 
     os.environ.update(WORKER_ENV)
+    # junkdna reports failures itself (summary, `status`); Tune's per-failure ERROR lines are noise
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if ray.is_initialized():
         return
     runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
@@ -86,9 +110,6 @@ def _connect(address: str | None, spec: SweepSpec) -> None:
         import importlib
 
         runtime_env["py_modules"] = [importlib.import_module(p) for p in PACKAGES]
-    # junkdna reports failures itself (summary, `status`); Tune's per-failure ERROR lines are noise
-    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
     ray.init(address=address, runtime_env=runtime_env, include_dashboard=False,
              log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
 
@@ -106,48 +127,35 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
 
     from ray import tune
 
-    from orchestrator.callbacks import FailureRecorder, Progress
+    from orchestrator.callbacks import Progress
 
-    _connect(address, spec)
-    progress = Progress(len(trials), outcome.already_done, quiet=quiet)
-    recorder = FailureRecorder()
+    _connect(address)
+    work = bundles(todo, noop=spec.noop)
+    progress = Progress(len(trials), outcome.already_done, work, quiet=quiet)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
         resources["memory"] = _bytes(spec.resources.memory)
+    trainable = tune.with_parameters(_run_bundle, bundles=work, retries=spec.retries)
     tuner = tune.Tuner(
-        tune.with_resources(_trainable, resources),
-        param_space={"trial": tune.grid_search([t.to_dict() for t in todo])},
-        tune_config=tune.TuneConfig(
-            reuse_actors=True,
-            trial_name_creator=_trial_name,
-            trial_dirname_creator=_trial_name,
-        ),
+        tune.with_resources(trainable, resources),
+        param_space={"bundle": tune.grid_search(list(range(len(work))))},
+        tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(
             name=datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f"),
-            storage_path=_tune_storage(spec),
+            storage_path=f"{spec.sweep_dir}/tune",
+            # a bundle whose worker dies (node lost, OOM kill) runs again elsewhere; its
+            # trials that already wrote a row are skipped there
             failure_config=tune.FailureConfig(max_failures=spec.retries),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
-            callbacks=[progress, recorder],
+            callbacks=[progress],
         ),
     )
-    grid = tuner.fit()
+    tuner.fit()
     progress.close()
-    for result in grid:
-        metrics = result.metrics or {}
-        if result.error is None and not metrics.get("skipped", True):
-            outcome.ran += 1
-            outcome.ready_s.append(metrics["ready_s"])
-    outcome.failed = recorder.failed
+    outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
     outcome.wall_s = time.perf_counter() - start
     return outcome
-
-
-def _trial_name(trial: Any) -> str:
-    return TrialConfig.from_dict(trial.config["trial"]).trial_key
-
-
-def _tune_storage(spec: SweepSpec) -> str:
-    return f"{spec.sweep_dir}/tune"
 
 
 def _bytes(size: str) -> int:

@@ -66,6 +66,26 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def run_with_retries(config: dict[str, Any], retries: int) -> dict[str, Any]:
+    """Run a trial, again up to `retries` times if it raises; then record it as failed.
+
+    A trial's failure never stops the trials after it. Failures that kill the process (a lost
+    node, an out-of-memory kill) are retried by Tune instead; trials with rows are skipped then.
+    """
+    for attempt in range(retries + 1):
+        try:
+            return run_trial(config)
+        except Exception as e:  # noqa: BLE001  (any error of a trial is recorded, not raised)
+            error = (
+                f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+            )
+            if attempt == retries:
+                row = failed_row(config, f"{error} (after {retries + 1} attempts)")
+                write_trial(config["results_dir"], row)
+                return {**row, "ready_s": 0.0, "skipped": False}
+    raise AssertionError("unreachable")
+
+
 def failed_row(config: dict[str, Any], error: str) -> dict[str, Any]:
     """The row of a trial that failed after all its retries."""
     trial = TrialConfig.from_dict(config)
