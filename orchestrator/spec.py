@@ -36,7 +36,7 @@ class SpecError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_default=True)  # 3 -> 3.0, as on reload
 
 
 class FileTask(_Strict):

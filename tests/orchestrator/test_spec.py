@@ -80,11 +80,22 @@ SPEC = {"name": "a", "storage": "/tmp/x", "models": ["roberta-base"], "tasks": [
 def test_trial_key_is_stable_across_runs_and_machines():
     # a golden value: the key depends only on the config, never on the process, host or path
     assert _keys(SPEC) == _keys(dict(SPEC))
-    assert _keys(SPEC) == ["232cd6396a02bfdc9ebaca7b"]
+    assert _keys(SPEC) == ["045201da7c2d2bccecbec21b"]
     code = f"from orchestrator.spec import validate_spec; print(validate_spec({SPEC!r}).expand()[0].trial_key)"
     other = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "7"},
                            capture_output=True, text=True, check=True, cwd="/")  # fmt: skip
-    assert other.stdout.strip() == "232cd6396a02bfdc9ebaca7b"
+    assert other.stdout.strip() == "045201da7c2d2bccecbec21b"
+
+
+def test_trial_keys_survive_saving_and_reloading_the_spec(tmp_path):
+    from orchestrator.driver import save_spec
+    from orchestrator.sweeps import stored_spec
+
+    spec = validate_spec({**SPEC, "storage": str(tmp_path)})  # defaults: epochs 3, cpu 1, ...
+    save_spec(spec)
+    assert [t.trial_key for t in stored_spec(spec.sweep_dir).expand()] == [
+        t.trial_key for t in spec.expand()
+    ]
 
 
 def test_trial_key_ignores_where_but_not_what():
