@@ -43,6 +43,13 @@ def read_file(path: str, **options: Any) -> Dataset:
         return load_dataset(file_format(path), data_files=path, split="train", **options)
 
 
+def label_ids(data: Dataset, column: str, ids: dict[Any, int]) -> Dataset:
+    """The rows whose label is one of `ids`, with each label replaced by its id."""
+    data = data.select([i for i, v in enumerate(data[column]) if v in ids])
+    values = [ids[v] for v in data[column]]
+    return data.remove_columns(column).add_column(column, values)
+
+
 def file_task(ref: dict[str, Any]) -> TaskDef:
     """A TaskDef for a local-file task reference (string labels are mapped to ids)."""
     text = tuple([ref["text"]] if isinstance(ref["text"], str) else ref["text"])
@@ -63,10 +70,7 @@ def file_task(ref: dict[str, Any]) -> TaskDef:
         raise TaskError(f"{ref['train']}: column {label!r} has one label, {values[0]!r}; need two")
     else:
         ids = {v: i for i, v in enumerate(values)}
-        with quiet():
-            train = train.map(lambda row: {label: ids[row[label]]})
-            evaluation = evaluation.filter(lambda row: row[label] in ids)
-            evaluation = evaluation.map(lambda row: {label: ids[row[label]]})
+        train, evaluation = label_ids(train, label, ids), label_ids(evaluation, label, ids)
         num_labels = len(values)
     return TaskDef(
         ref["name"],

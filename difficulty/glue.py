@@ -15,7 +15,7 @@ from typing import Any
 
 from datasets import Dataset, load_dataset
 
-from difficulty.files import quiet, read_file
+from difficulty.files import label_ids, read_file
 from difficulty.human_gap import glue_human_baselines
 from difficulty.tasks import TASKS, TaskDef, TaskError, register_task
 
@@ -102,9 +102,7 @@ def read_tsv(path: str, task: Glue) -> Dataset:
     data = data.rename_columns({v: k for k, v in task.tsv.items() if k != v})
     if task.label_names:
         ids = {name: i for i, name in enumerate(task.label_names)}
-        with quiet():
-            data = data.filter(lambda row: row["label"] in ids)  # e.g. unlabelled "-" rows
-            data = data.map(lambda row: {"label": ids[row["label"]]})
+        data = label_ids(data, "label", ids)  # drops unlabelled rows ("-")
     return data
 
 
