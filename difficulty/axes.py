@@ -1,23 +1,46 @@
-"""Difficulty axes: how a trial's training data is made harder or easier, by level."""
+"""Difficulty axes: how a trial's task is made harder or easier, by level.
+
+An axis is one entry of AXES. It may change the training rows and labels (`apply`, on a small
+Dataset of labels and row indices), the tokenized length (`max_length`), or take its levels from
+each task instead of the spec (`task_levels`); `check` refuses a task the axis cannot serve.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from datasets import Dataset
 
+from difficulty.tasks import TaskDef, TaskError, get_task
+
+
+def _unchanged(train: Dataset, level: float, seed: int, label: str) -> Dataset:
+    return train
+
+
+def _spec_max_length(level: float, max_length: int) -> int:
+    return max_length
+
+
+def _any_task(task: TaskDef, levels: list[float]) -> None:
+    return None
+
 
 @dataclass(frozen=True)
 class Axis:
-    """A difficulty axis: which levels are valid, and how a level changes the training set."""
+    """A difficulty axis: which levels are valid, and what a level does to a task."""
 
     name: str
     allowed: str  # for error messages
     valid: Callable[[float], bool]
-    apply: Callable[[Dataset, float, int, str], Dataset]  # (train, level, seed, label column)
+    apply: Callable[[Dataset, float, int, str], Dataset] = _unchanged  # (train, level, seed, label)
+    max_length: Callable[[float, int], int] = _spec_max_length  # (level, spec's) -> tokens
+    check: Callable[[TaskDef, list[float]], None] = _any_task  # raises TaskError
+    task_levels: Callable[[TaskDef], list[float]] | None = None  # levels set by the task itself
 
 
 def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Dataset:
@@ -39,9 +62,82 @@ def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Datase
     return train.select(np.sort(np.concatenate(keep)))
 
 
+def _enough_examples(task: TaskDef, levels: list[float]) -> None:
+    if task.n_train is None:
+        return
+    smallest = min(levels)
+    kept = math.floor(smallest * task.n_train)
+    needed = max(task.num_labels, 2)
+    if kept < needed:
+        labels = f"its {task.num_labels} labels" if task.num_labels > 1 else "a regression"
+        raise TaskError(
+            f"data_fraction {smallest:g} of {task.n_train} training examples keeps {kept}, "
+            f"too few for {labels} (at least {needed})"
+        )
+
+
+def label_noise(train: Dataset, level: float, seed: int, label: str) -> Dataset:
+    """The training set with a seeded `level` of its labels replaced by another label.
+
+    One permutation and one replacement per example are drawn from the seed whatever the level,
+    so the examples noised at 10% are noised at 20% too, with the same wrong labels.
+    """
+    labels = np.asarray(list(train[label]))
+    classes = np.unique(labels)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    shift = rng.integers(1, len(classes), size=len(labels)) if len(classes) > 1 else 0
+    noisy = order[: round(level * len(labels))]
+    position = np.searchsorted(classes, labels)
+    flipped = labels.copy()
+    flipped[noisy] = classes[(position + shift)[noisy] % len(classes)]
+    return train.remove_columns(label).add_column(label, flipped.tolist())
+
+
+def _classification(task: TaskDef, levels: list[float]) -> None:
+    if task.num_labels < 2:
+        raise TaskError("label_noise needs class labels, and this task is a regression")
+
+
+def _truncate(level: float, max_length: int) -> int:
+    return int(level)
+
+
+def _human_baseline(task: TaskDef, levels: list[float]) -> None:
+    if task.human_baseline is None:
+        raise TaskError(
+            f"human_gap needs a human baseline for {task.metric}, and this task has none "
+            "(GLUE and the built-in tasks have one)"
+        )
+
+
 AXES: dict[str, Axis] = {
     "data_fraction": Axis(
-        "data_fraction", "fractions in (0, 1]", lambda v: 0 < v <= 1, data_fraction
+        "data_fraction",
+        "fractions in (0, 1]",
+        lambda v: 0 < v <= 1,
+        apply=data_fraction,
+        check=_enough_examples,
+    ),
+    "label_noise": Axis(
+        "label_noise",
+        "fractions of flipped training labels in [0, 1)",
+        lambda v: 0 <= v < 1,
+        apply=label_noise,
+        check=_classification,
+    ),
+    "max_length": Axis(
+        "max_length",
+        "whole numbers of tokens >= 2 (inputs truncated to that many tokens)",
+        lambda v: v >= 2 and float(v).is_integer(),
+        max_length=_truncate,
+    ),
+    "human_gap": Axis(
+        "human_gap",
+        "no levels (write human_gap: []): each task's level is its human baseline",
+        lambda v: False,
+        check=_human_baseline,
+        task_levels=lambda task: [task.human_baseline],
     ),
 }
 
@@ -49,3 +145,9 @@ AXES: dict[str, Axis] = {
 def apply_axis(axis: str, train: Dataset, level: float, seed: int, label: str) -> Dataset:
     """The training set of one difficulty level."""
     return AXES[axis].apply(train, level, seed, label)
+
+
+def axis_levels(axis: str, task: dict[str, Any], levels: list[float]) -> list[float]:
+    """The levels of a task reference on an axis: the spec's, or the task's own (human_gap)."""
+    own = AXES[axis].task_levels
+    return levels if own is None else own(get_task(task))

@@ -1,9 +1,12 @@
 """Offline tasks generated in code: sentence polarity, with negation and distractors as the knob.
 
 `builtin/polarity-easy`: "the film was wonderful." — one polar word decides the label.
+`builtin/polarity-medium`: half the sentences negate it ("the film was not wonderful.").
 `builtin/polarity-hard`: "the film was not wonderful, although the cast was awful." — the label
 is the main clause's polarity flipped by "not", with a distractor clause of random polarity.
-The data are fixed by a generator seed, so every trial and machine sees the same task.
+The data are fixed by a generator seed, so every trial and machine sees the same task; the knob
+(chance of negation, number of distractor clauses) is `polarity`'s arguments. A person labels
+every sentence correctly, so the human baseline of each is 1.0 (for the human_gap axis).
 """
 
 from __future__ import annotations
@@ -56,5 +59,16 @@ def _loader(negation: float, distractors: int):
     return load
 
 
-register_task(TaskDef("builtin/polarity-easy", ("sentence",), _loader(0.0, 0)))
-register_task(TaskDef("builtin/polarity-hard", ("sentence",), _loader(0.5, 1)))
+# name: (chance of "not", distractor clauses) — easy to hard
+LEVELS = {"easy": (0.0, 0), "medium": (0.5, 0), "hard": (0.5, 1)}
+
+for _name, (_negation, _distractors) in LEVELS.items():
+    register_task(
+        TaskDef(
+            f"builtin/polarity-{_name}",
+            ("sentence",),
+            _loader(_negation, _distractors),
+            n_train=2000,
+            human_baseline=1.0,
+        )
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import datasets
 from datasets import Dataset, load_dataset
 
 from difficulty.tasks import TaskDef, TaskError
@@ -20,31 +23,60 @@ def file_format(path: str) -> str:
     return FORMATS[suffix]
 
 
-def _read(path: str) -> Dataset:
-    kwargs = {"delimiter": "\t", "quoting": 3} if path.lower().endswith(".tsv") else {}
-    return load_dataset(file_format(path), data_files=path, split="train", **kwargs)
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No `datasets` progress bars: a spec check prints one line, or nothing."""
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
+def read_file(path: str, **options: Any) -> Dataset:
+    """A local data file as a Dataset (tsv: tab-separated, quotes are text), quietly."""
+    if path.lower().endswith(".tsv"):
+        options = {"delimiter": "\t", "quoting": 3, **options}
+    with quiet():
+        return load_dataset(file_format(path), data_files=path, split="train", **options)
+
+
+def label_ids(data: Dataset, column: str, ids: dict[Any, int]) -> Dataset:
+    """The rows whose label is one of `ids`, with each label replaced by its id."""
+    data = data.select([i for i, v in enumerate(data[column]) if v in ids])
+    values = [ids[v] for v in data[column]]
+    return data.remove_columns(column).add_column(column, values)
 
 
 def file_task(ref: dict[str, Any]) -> TaskDef:
     """A TaskDef for a local-file task reference (string labels are mapped to ids)."""
     text = tuple([ref["text"]] if isinstance(ref["text"], str) else ref["text"])
     label = ref.get("label", "label")
-    train, evaluation = _read(ref["train"]), _read(ref["eval"])
+    train, evaluation = read_file(ref["train"]), read_file(ref["eval"])
     for path, data in ((ref["train"], train), (ref["eval"], evaluation)):
         missing = [c for c in (*text, label) if c not in data.column_names]
         if missing:
             raise TaskError(
                 f"{path}: no column {missing[0]!r}; columns are {', '.join(data.column_names)}"
             )
+    if len(train) == 0 or len(evaluation) == 0:
+        raise TaskError(f"{ref['train'] if len(train) == 0 else ref['eval']}: no examples")
     values = sorted(set(train[label]), key=str)
     if all(isinstance(v, float) for v in values):
         num_labels = 1  # regression
+    elif len(values) < 2:
+        raise TaskError(f"{ref['train']}: column {label!r} has one label, {values[0]!r}; need two")
     else:
         ids = {v: i for i, v in enumerate(values)}
-        train = train.map(lambda row: {label: ids[row[label]]})
-        evaluation = evaluation.filter(lambda row: row[label] in ids)
-        evaluation = evaluation.map(lambda row: {label: ids[row[label]]})
+        train, evaluation = label_ids(train, label, ids), label_ids(evaluation, label, ids)
         num_labels = len(values)
     return TaskDef(
-        ref["name"], text, lambda: (train, evaluation), num_labels=num_labels, label=label
+        ref["name"],
+        text,
+        lambda: (train, evaluation),
+        num_labels=num_labels,
+        label=label,
+        n_train=len(train),
     )

@@ -20,6 +20,8 @@ import pandas as pd
 from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
+from difficulty.human_gap import normalized_gap
+
 # Which end of each difficulty axis is the hard one; unknown axes count as harder when higher.
 HARDER_WHEN = {
     "data_fraction": "lower",
@@ -58,10 +60,17 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["status"] == "ok"]
 
 
-def hardness(axis: pd.Series, level: pd.Series) -> pd.Series:
-    """The difficulty level signed so that a larger value is always harder (see HARDER_WHEN)."""
+def hardness(axis: pd.Series, level: pd.Series, dense: pd.Series | None = None) -> pd.Series:
+    """The difficulty level signed so that a larger value is always harder (see HARDER_WHEN).
+
+    Given the dense metric, a human_gap level (the task's human baseline, recorded at trial time)
+    becomes the normalized human-model gap (human - dense) / human.
+    """
     lower = axis.map(HARDER_WHEN).fillna("higher").eq("lower")
-    return level.where(~lower, -level)
+    signed = level.where(~lower, -level)
+    if dense is None:
+        return signed
+    return signed.where(axis.ne("human_gap"), normalized_gap(level, dense))
 
 
 def level_group(df: pd.DataFrame) -> pd.Series:
@@ -233,8 +242,10 @@ def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
     """Per sparsity and level set: Spearman ρ of hardness vs drop_pct (> 0: harder loses more)."""
     d = drops(df).assign(group=lambda f: level_group(f))
     means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
-    means = means["drop_pct"].mean().reset_index().dropna(subset=["drop_pct"])
-    means["hardness"] = hardness(means["difficulty_axis"], means["difficulty_level"])
+    means = means[["drop_pct", "dense_metric"]].mean().reset_index().dropna(subset=["drop_pct"])
+    means["hardness"] = hardness(
+        means["difficulty_axis"], means["difficulty_level"], means["dense_metric"]
+    )
     out, blocks = _stacked(means, LEVELS + ["sparsity"], ["hardness", "drop_pct"])
     out = out.rename(columns={"n": "n_levels"})
     out["spearman_rho"], out["spearman_p"] = np.nan, np.nan

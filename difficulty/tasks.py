@@ -23,6 +23,8 @@ class TaskDef:
     num_labels: int = 2
     label: str = "label"
     metric: str = "accuracy"  # the primary metric: accuracy | f1 | matthews | pearson
+    n_train: int | None = None  # size of the training set, where known without loading it
+    human_baseline: float | None = None  # human score on `metric` (0..1), for the human_gap axis
 
 
 TASKS: dict[str, TaskDef] = {}
@@ -36,11 +38,11 @@ def register_task(task: TaskDef) -> TaskDef:
 
 def get_task(ref: dict[str, Any]) -> TaskDef:
     """Resolve a task reference from a spec: a registered name or a local-file description."""
-    from difficulty import builtin, glue  # noqa: F401  (registration side effects)
     from difficulty.files import file_task
+    from difficulty.glue import glue_dir_task
 
     if "train" in ref:
-        return file_task(ref)
+        return glue_dir_task(ref) if ref.get("layout") == "glue" else file_task(ref)
     name = ref["name"]
     if name not in TASKS:
         raise TaskError(f"unknown task {name!r}; registered: {', '.join(sorted(TASKS))}")

@@ -24,7 +24,7 @@ def _summary(spec: SweepSpec) -> str:
         f"sweep {spec.name}: {len(trials)} trials -> {spec.sweep_dir}",
         f"  models      {', '.join(spec.models)}",
         f"  tasks       {', '.join(t if isinstance(t, str) else t.name for t in spec.tasks)}",
-        f"  difficulty  {axis}: {', '.join(f'{x:g}' for x in levels)}",
+        f"  difficulty  {axis}: {', '.join(f'{x:g}' for x in levels) or _own_levels(trials)}",
         f"  pruning     {', '.join(f'{p.method}/{p.scope}' for p in spec.pruning)}"
         f" at {', '.join(f'{s:g}' for s in spec.sparsities)}",
         f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
@@ -34,6 +34,12 @@ def _summary(spec: SweepSpec) -> str:
         f"{len(trials)} trials",
     ]
     return "\n".join(lines)
+
+
+def _own_levels(trials: list) -> str:
+    """Levels that each task sets itself (human_gap: its human baseline), in task order."""
+    own = {t.task_name: t.difficulty_level for t in trials}
+    return "per task: " + ", ".join(f"{task} {level:g}" for task, level in own.items())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -12,7 +12,9 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from difficulty import AXES, TaskError, get_task
+from difficulty.axes import axis_levels
 from difficulty.files import file_format
+from difficulty.glue import glue_files
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
@@ -40,11 +42,14 @@ class _Strict(BaseModel):
 
 
 class FileTask(_Strict):
+    """Local files: train, eval, text (and label) columns; or `dir`, a GLUE task's TSV folder."""
+
     name: str
-    train: str
-    eval: str
-    text: str | list[str]
+    train: str | None = None
+    eval: str | None = None
+    text: str | list[str] | None = None
     label: str = "label"
+    dir: str | None = None
 
 
 class Pruning(_Strict):
@@ -112,6 +117,10 @@ class SweepSpec(_Strict):
         ((axis, levels),) = v.items()
         if axis not in AXES:
             raise ValueError(f"unknown axis {axis!r}; allowed: {', '.join(AXES)}")
+        if AXES[axis].task_levels is not None:
+            if levels:
+                raise ValueError(f"{axis} takes no levels; allowed: {AXES[axis].allowed}")
+            return v
         if not levels:
             raise ValueError(f"{axis} has no levels")
         bad = [x for x in levels if not AXES[axis].valid(x)]
@@ -138,9 +147,14 @@ class SweepSpec(_Strict):
             difficulty_axis=axis,
         )
         trials = []
-        for model, task, level, seed, transfer in itertools.product(
-            self.models, tasks, levels, self.seeds, self.transfer
-        ):
+        grid = (
+            (model, task, level, seed, transfer)
+            for model, task in itertools.product(self.models, tasks)
+            for level, seed, transfer in itertools.product(
+                axis_levels(axis, task, levels), self.seeds, self.transfer
+            )
+        )
+        for model, task, level, seed, transfer in grid:
             point = dict(
                 common,
                 model=model,
@@ -175,7 +189,13 @@ class SweepSpec(_Strict):
 
 
 def _task_ref(task: str | FileTask) -> dict[str, Any]:
-    return {"name": task} if isinstance(task, str) else task.model_dump()
+    """The task as a trial sees it; a GLUE directory becomes its two files in GLUE's layout."""
+    if isinstance(task, str):
+        return {"name": task}
+    if task.dir is not None:
+        train, evaluation = glue_files(task.name, task.dir)
+        return {"name": task.name, "train": train, "eval": evaluation, "layout": "glue"}
+    return task.model_dump(exclude_none=True)
 
 
 def _fingerprint(task: dict[str, Any]) -> str:
@@ -268,7 +288,7 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
         if mode in NOT_IMPLEMENTED:
             raise SpecError(f"{path}: transfer[{i}] = {mode!r}: {NOT_IMPLEMENTED[mode]}")
     for i, task in enumerate(spec.tasks):
-        _check_task(path, i, task)
+        _check_task(path, i, task, spec.difficulty)
     for i, model in enumerate(spec.models):
         if model not in PACKAGED_MODELS and re.match(r"^(\.{0,2}/|~)", model):
             if not Path(model).expanduser().exists():
@@ -288,24 +308,56 @@ def _absolute_paths(spec: SweepSpec) -> SweepSpec:
     storage = spec.storage if _is_uri(spec.storage) else str(Path(spec.storage).resolve())
     tasks = [
         t if isinstance(t, str)
-        else t.model_copy(update={k: str(Path(getattr(t, k)).resolve()) for k in ("train", "eval")})
+        else t.model_copy(update={k: str(Path(getattr(t, k)).resolve())
+                                  for k in ("train", "eval", "dir") if getattr(t, k) is not None})
         for t in spec.tasks
     ]  # fmt: skip
     return spec.model_copy(update={"storage": storage, "tasks": tasks})
 
 
-def _check_task(path: str, i: int, task: str | FileTask) -> None:
+def _check_task(path: str, i: int, task: str | FileTask, difficulty: dict[str, list]) -> None:
+    """The task resolves, its files exist and have the columns, and the axis can serve it."""
     if isinstance(task, str):
-        try:
-            get_task({"name": task})
-        except TaskError as e:
-            raise SpecError(f"{path}: tasks[{i}] = {task!r}: {e}") from None
-        return
+        where, ref = f"tasks[{i}] = {task!r}", {"name": task}
+    else:
+        where, ref = f"tasks[{i}] ({task.name})", _check_files(path, i, task)
+    try:
+        resolved = get_task(ref)
+        ((axis, levels),) = difficulty.items()
+        AXES[axis].check(resolved, levels)
+    except TaskError as e:
+        raise SpecError(f"{path}: {where}: {e}") from None
+
+
+def _check_files(path: str, i: int, task: FileTask) -> dict[str, Any]:
+    """The task's reference, once its form is whole and its files exist."""
+    if task.dir is not None:
+        given = [k for k in ("train", "eval", "text") if getattr(task, k) is not None]
+        if given or task.label != "label":
+            raise SpecError(
+                f"{path}: tasks[{i}].{(given or ['label'])[0]}: a task with `dir` (GLUE's TSV "
+                "layout) takes only name and dir"
+            )
+    for key in ("train", "eval", "text"):
+        if task.dir is None and getattr(task, key) is None:
+            raise SpecError(
+                f"{path}: tasks[{i}].{key} is required (or `dir`, for GLUE's TSV files)"
+            )
+    try:
+        ref = _task_ref(task)
+    except TaskError as e:
+        raise SpecError(f"{path}: tasks[{i}].name = {task.name!r}: {e}") from None
     for key in ("train", "eval"):
-        file = getattr(task, key)
+        file = ref[key]
         if not Path(file).is_file():
-            raise SpecError(f"{path}: tasks[{i}].{key} = {file!r}: no such file")
+            where = (
+                f"dir = {task.dir!r}: no {Path(file).name} in it"
+                if task.dir
+                else f"{key} = {file!r}: no such file"
+            )
+            raise SpecError(f"{path}: tasks[{i}].{where}")
         try:
             file_format(file)
         except TaskError as e:
             raise SpecError(f"{path}: tasks[{i}].{key}: {e}") from None
+    return ref

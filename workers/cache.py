@@ -17,7 +17,7 @@ import torch
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
-from difficulty import TaskDef, apply_axis, get_task
+from difficulty import AXES, TaskDef, apply_axis, get_task
 from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
 from workers.config import TrialConfig
 
@@ -103,7 +103,11 @@ def _tokenized(model: str, task_json: str, max_length: int) -> tuple[TaskDef, di
 def task_data(trial: TrialConfig) -> TaskData:
     """The trial's data: tokenized once per worker, then cut to its difficulty level and caps."""
     task_json = json.dumps(trial.task, sort_keys=True)
-    task, train, evaluation, labels = _tokenized(trial.model, task_json, trial.train.max_length)
+    # the max_length axis truncates inputs (train and eval) to its level; others keep the spec's
+    max_length = AXES[trial.difficulty_axis].max_length(
+        trial.difficulty_level, trial.train.max_length
+    )
+    task, train, evaluation, labels = _tokenized(trial.model, task_json, max_length)
     level = apply_axis(
         trial.difficulty_axis, labels, trial.difficulty_level, trial.seed, task.label
     )

@@ -127,7 +127,7 @@ def test_local_file_task_key_follows_content_not_path(tmp_path):
         return _keys({**SPEC, "tasks": [task]})
 
     assert keys("a") == keys("b")
-    (tmp_path / "b" / "train.tsv").write_text("sentence\tlabel\nfine\t1\nbad\t1\n")
+    (tmp_path / "b" / "train.tsv").write_text("sentence\tlabel\nfine\t1\nbad\t0\nok\t1\n")
     assert keys("a") != keys("b")
 
 
