@@ -16,7 +16,7 @@ from ray.tune import Callback
 
 from results.store import has_row, write_trial
 from workers.config import TrialConfig
-from workers.trial import failed_row
+from workers.record import failed_row
 
 
 class Progress(Callback):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from datetime import datetime, timezone
-from functools import cache as once
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import torch
@@ -16,6 +12,7 @@ from results.store import has_row, write_trial
 from workers import cache, transfer
 from workers.config import TrialConfig
 from workers.evaluate import evaluate
+from workers.record import failed_row, identity, record
 from workers.train import train
 
 
@@ -24,9 +21,9 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     trial = TrialConfig.from_dict(config)
     if has_row(trial.results_dir, trial.trial_key):
         return {"trial_key": trial.trial_key, "skipped": True}
-    row = _identity(trial)
+    row = identity(trial)
     if trial.noop:
-        return _record(trial, row, metric_name="noop", metric=0.0, actual_sparsity=trial.sparsity)
+        return record(trial, row, metric_name="noop", metric=0.0, actual_sparsity=trial.sparsity)
     torch.set_num_threads(max(1, int(trial.cpus)))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -50,7 +47,7 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     metric_name, metric, _ = evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)
     eval_s = time.perf_counter() - clock
 
-    return _record(
+    return record(
         trial,
         row,
         metric_name=metric_name,
@@ -84,69 +81,3 @@ def run_with_retries(config: dict[str, Any], retries: int) -> dict[str, Any]:
                 write_trial(config["results_dir"], row)
                 return {**row, "ready_s": 0.0, "skipped": False}
     raise AssertionError("unreachable")
-
-
-def failed_row(config: dict[str, Any], error: str) -> dict[str, Any]:
-    """The row of a trial that failed after all its retries."""
-    trial = TrialConfig.from_dict(config)
-    return {**_identity(trial), **_measured(status="failed", error=error)}
-
-
-def _identity(trial: TrialConfig) -> dict[str, Any]:
-    """The row's columns that say which trial this is."""
-    return {
-        "trial_key": trial.trial_key,
-        "sweep": trial.sweep,
-        "model": trial.model,
-        "task": trial.task_name,
-        "difficulty_axis": trial.difficulty_axis,
-        "difficulty_level": trial.difficulty_level,
-        "method": trial.method,
-        "scope": trial.scope,
-        "sparsity": trial.sparsity,
-        "transfer": trial.transfer,
-        "seed": trial.seed,
-        "started_at": datetime.now(timezone.utc),
-    }
-
-
-def _measured(**values: Any) -> dict[str, Any]:
-    """The row's columns that say what happened (defaults for a trial that measured nothing)."""
-    return {
-        "metric_name": "",
-        "metric": float("nan"),
-        "actual_sparsity": float("nan"),
-        "n_train": 0,
-        "n_eval": 0,
-        "prune_s": 0.0,
-        "train_s": 0.0,
-        "eval_s": 0.0,
-        "status": "ok",
-        "error": None,
-        "device": "cpu",
-        "node": socket.gethostname(),
-        "finished_at": datetime.now(timezone.utc),
-        "versions": _versions(),
-        **values,
-    }
-
-
-@once
-def _versions() -> dict[str, str]:
-    def of(package: str) -> str:
-        try:
-            return version(package)
-        except PackageNotFoundError:
-            return "source"
-
-    return {
-        "torch": torch.__version__,
-        "transformers": of("transformers"),
-        "junkdna": of("junkdna"),
-    }
-
-
-def _record(trial: TrialConfig, identity: dict, ready_s: float = 0.0, **values) -> dict[str, Any]:
-    row = {**identity, **_measured(**values)}
-    write_trial(trial.results_dir, row)
-    return {**row, "ready_s": ready_s, "skipped": False}
