@@ -5,14 +5,14 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from results.store import DEDUP_SQL, Fragments, scan
+from results.store import Fragments, scan
 
 
 def _run(fragments: Fragments, sql: str) -> pa.Table:
     con = duckdb.connect()
     # DuckDB scans the Parquet files itself, reading only the columns the query needs
     con.register("fragments", fragments.dataset)
-    con.execute(f"create view trials as {DEDUP_SQL}")
+    con.execute(f"create view trials as {fragments.trials_sql}")
     relation = con.sql(sql)
     return relation.to_arrow_table() if relation is not None else pa.table({})
 

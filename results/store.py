@@ -148,6 +148,16 @@ class Fragments:
     corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     @property
+    def unique(self) -> bool:
+        """Whether keys cannot repeat: one compacted file (deduplicated when it was written)."""
+        return len(self.files) == 1 and _compacted(self.files[0])
+
+    @property
+    def trials_sql(self) -> str:
+        """SQL for one row per trial over the view `fragments`."""
+        return "select * from fragments" if self.unique else DEDUP_SQL
+
+    @property
     def dataset(self) -> ds.Dataset:
         """The files as one dataset of SCHEMA; a column a file lacks reads as null."""
         return ds.FileSystemDataset(self.fragments, SCHEMA, ds.ParquetFileFormat(), self.fs)
@@ -213,7 +223,8 @@ class Sweep:
 def read_sweep(results_dir: str) -> Sweep:
     """Read every fragment (skipping and reporting corrupt ones), one row per trial_key."""
     fragments = scan(results_dir)
-    return Sweep(dedup(fragments.read()), fragments.corrupt)
+    rows = fragments.read()
+    return Sweep(rows if fragments.unique else dedup(rows), fragments.corrupt)
 
 
 def dedup(table: pa.Table) -> pa.Table:
