@@ -22,6 +22,8 @@ def query(results_dir: str, sql: str) -> pa.Table:
     fragments = scan(results_dir)
     try:
         return _run(fragments, sql)
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
+        raise  # the SQL itself is wrong
     except duckdb.Error:
         # a file with a sound footer but undecodable data: drop it and ask again
         if not fragments.drop_undecodable():

@@ -271,7 +271,9 @@ def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
 
     The new file is complete (atomic) before any input is deleted, so a crash at any point
     leaves every row readable at least once, and readers' dedup makes it count once.
-    An input that changed after it was read (a trial re-ran meanwhile) is kept.
+    An input whose mtime or size changed after it was listed (a trial re-ran meanwhile) is
+    kept; a rewrite landing between that check and the delete would be lost, so compact a
+    sweep that is not running when it matters (S3 mtimes are whole seconds).
     """
     fragments = scan(results_dir)
     table = fragments.read()

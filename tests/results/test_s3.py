@@ -81,10 +81,15 @@ def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path):
     trials = spec.expand()
     store.write_trial(trials[0].results_dir, row(trials[0].trial_key))
     store.write_trial(trials[0].results_dir, row(trials[1].trial_key, status="failed"))
+    fs, root = pafs.FileSystem.from_uri(trials[0].results_dir)
+    with fs.open_output_stream(f"{root}/{trials[2].trial_key}.parquet") as f:
+        f.write(b"PAR1 cut short by a dying node")
     status = sweep_status(spec.sweep_dir)
     assert (status.total, status.done, len(status.failed), status.pending) == (4, 1, 1, 2)
     assert main(["status", spec.sweep_dir]) == 1
-    assert "4 trials: 1 done, 1 failed, 2 pending" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "4 trials: 1 done, 1 failed, 2 pending" in out
+    assert f"unreadable fragment (skipped by queries) {root}/{trials[2].trial_key}.parquet" in out
     out = tmp_path / "ok.csv"
     sql = "select count(*) as n from trials where status = 'ok'"
     assert (

@@ -162,7 +162,7 @@ def test_compaction_merges_files_without_changing_what_queries_return(tmp_path):
     results_dir = _sweep(tmp_path)
     before = _everything(results_dir)
     assert [r["trial_key"] for r in before] == ["a", "b", "c", "d", "e"]
-    summary = store.compact(results_dir)
+    summary = results.compact(results_dir)
     assert (summary.merged, summary.rows, summary.removed) == (6, 5, 6)
     assert [p.rsplit("/", 1)[1] for p, _ in summary.corrupt] == ["z.parquet"]
     names = sorted(p.name for p in tmp_path.iterdir())
