@@ -285,10 +285,16 @@ def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
     path = f"{root}/{COMPACTED}{uuid.uuid4().hex}.parquet"
     _write_atomic(fs, rows, path, row_group_size=row_group_size)
     kept = []
+    removed = 0
     for before, now in zip(files, fs.get_file_info([info.path for info in files])):
+        if now.type == pafs.FileType.NotFound:
+            continue  # a concurrent compaction merged and removed it
         if (now.mtime, now.size) != (before.mtime, before.size):
             kept.append(before.path)
-        else:
+            continue
+        try:
             fs.delete_file(before.path)
-    removed = len(files) - len(kept)
+            removed += 1
+        except FileNotFoundError:
+            pass  # as above, a moment later
     return Compaction(len(files), rows.num_rows, path, removed, kept, fragments.corrupt)

@@ -6,6 +6,7 @@ import multiprocessing
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -206,6 +207,16 @@ def test_a_crash_while_writing_the_compacted_file_changes_nothing(tmp_path, monk
     monkeypatch.undo()
     assert sorted(tmp_path.glob("*.parquet")) == files
     assert _everything(results_dir) == before
+
+
+def test_two_compactions_at_once_both_finish_and_change_no_answer(tmp_path):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    with ThreadPoolExecutor(2) as pool:
+        for compaction in [pool.submit(store.compact, results_dir) for _ in range(2)]:
+            compaction.result()  # re-raises what the thread raised
+    assert _everything(results_dir) == before
+    assert all(p.name.startswith("compacted-") or p.name == "z.parquet" for p in tmp_path.iterdir())
 
 
 def test_a_trial_that_reruns_after_compaction_wins(tmp_path):
