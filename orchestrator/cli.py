@@ -91,17 +91,47 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     from results.query import query
 
+    if args.format == "parquet" and not args.out:
+        raise SpecError("results query: --format parquet needs --out FILE")
     try:
         table = query(f"{locate(args.sweep)}/results", args.sql)
     except duckdb.Error as e:
         raise SpecError(f"query: {str(e).splitlines()[0]}") from None
+    if args.format == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, args.out)
+        print(f"{table.num_rows} rows -> {args.out}", file=sys.stderr)
+        return 0
     frame = table.to_pandas()
     if args.format == "csv":
-        print(frame.to_csv(index=False), end="")
+        text = frame.to_csv(index=False)
     elif args.format == "json":
-        print(frame.to_json(orient="records", lines=True, date_format="iso"), end="")
+        text = frame.to_json(orient="records", lines=True, date_format="iso")
     else:
-        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+        text = (frame.to_string(index=False) if len(frame) else "(no rows)") + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"{table.num_rows} rows -> {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from results.store import compact
+
+    results_dir = f"{locate(args.sweep)}/results"
+    done = compact(results_dir)
+    if done.path is None:
+        print(f"{results_dir}: nothing to compact ({done.merged} files, {done.rows} rows)")
+    else:
+        print(f"{results_dir}: merged {done.merged} files into {done.path} ({done.rows} rows), "
+              f"removed {done.removed}")  # fmt: skip
+    for path in done.kept:
+        print(f"  kept {path}: it changed while compacting (merged next time)")
+    for path, reason in done.corrupt:
+        print(f"  unreadable fragment left in place (skipped by queries) {path}: {reason}")
     return 0
 
 
@@ -198,8 +228,12 @@ def parser() -> argparse.ArgumentParser:
     s = results.add_parser("query", help='SQL over the view `trials`, e.g. "select * from trials"')
     s.add_argument("sweep", metavar="NAME|DIR")
     s.add_argument("sql")
-    s.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    s.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
+    s.add_argument("--out", metavar="FILE", help="write the result there instead of stdout")
     s.set_defaults(func=cmd_query)
+    s = results.add_parser("compact", help="merge the per-trial fragments into larger files")
+    s.add_argument("sweep", metavar="NAME|DIR")
+    s.set_defaults(func=cmd_compact)
     s = results.add_parser("table", help="metric by task/level × sparsity, one block per transfer")
     s.add_argument("sweep", metavar="NAME|DIR")
     s.set_defaults(func=cmd_table)

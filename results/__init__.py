@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from results.store import SCHEMA, SCHEMA_VERSION, read_sweep, write_trial
+from results.store import SCHEMA, SCHEMA_VERSION, compact, read_sweep, write_trial
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "load", "read_sweep", "write_trial"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "compact", "load", "read_sweep", "write_trial"]
 
 
 def load(sweep: str, storage: str = "./sweeps") -> pd.DataFrame:

@@ -1,21 +1,25 @@
 """The Parquet store: one fragment per finished trial, written atomically, read back deduplicated.
 
-Layout: <sweep_dir>/results/<trial_key>.parquet. A trial that runs again replaces its own
-fragment, so a key never has two files; readers still deduplicate by `trial_key` (latest
-`finished_at` wins) so that merged or copied fragments cannot double-count a trial.
+Layout: <sweep_dir>/results/<trial_key>.parquet, one per trial, and compacted-<uuid>.parquet,
+many trials each, written by `compact`. A trial that runs again replaces its own fragment;
+readers deduplicate by `trial_key` (an `ok` row beats a failure, then the latest `finished_at`
+wins), so a trial held both by a fragment and by a compacted file is still one row.
+Locations are local paths or URIs that pyarrow.fs understands (`s3://bucket/prefix`; an
+S3-compatible server is reached through AWS_ENDPOINT_URL).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -57,6 +61,15 @@ SCHEMA = pa.schema(
     metadata={"junkdna.schema_version": SCHEMA_VERSION},
 )
 
+# One row per trial_key over the view `fragments`: the dedup rule, in one place.
+DEDUP_SQL = """
+    select * from fragments
+    qualify row_number() over (
+        partition by trial_key order by status = 'ok' desc, finished_at desc nulls last) = 1
+"""
+COMPACTED = "compacted-"
+_READ_ERRORS = (OSError, pa.ArrowException)
+
 
 class StoreError(RuntimeError):
     """A store that cannot be read as junkdna results (e.g. a newer schema version)."""
@@ -73,40 +86,43 @@ def fragment_path(results_dir: str, trial_key: str) -> str:
     return f"{results_dir.rstrip('/')}/{trial_key}.parquet"
 
 
+def _write_atomic(fs: pafs.FileSystem, table: pa.Table, final: str, **options: Any) -> None:
+    if isinstance(fs, pafs.LocalFileSystem):
+        # temporary name in the same directory, then rename: readers never see half a file
+        directory, name = final.rsplit("/", 1)
+        tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(table, tmp, **options)
+        os.replace(tmp, final)
+    else:
+        pq.write_table(table, final, filesystem=fs, **options)  # an object PUT is atomic
+
+
 def write_trial(results_dir: str, row: dict[str, Any]) -> str:
     """Write one trial's row as its own Parquet fragment, atomically; returns its path."""
     table = pa.Table.from_pylist([row], schema=SCHEMA)
     fs, root = _filesystem(results_dir)
     final = fragment_path(root, row["trial_key"])
     fs.create_dir(root, recursive=True)
-    if isinstance(fs, pafs.LocalFileSystem):
-        # temporary name in the same directory, then rename: readers never see half a file
-        tmp = f"{root}/.{row['trial_key']}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, final)
-    else:
-        pq.write_table(table, final, filesystem=fs)  # an object PUT is atomic
+    _write_atomic(fs, table, final)
     return final
 
 
-def has_row(results_dir: str, trial_key: str, status: str = "ok") -> bool:
-    """Whether a trial already has a readable row with this status."""
-    fs, root = _filesystem(results_dir)
-    path = fragment_path(root, trial_key)
-    if fs.get_file_info(path).type != pafs.FileType.File:
-        return False
-    try:
-        return pq.read_table(path, filesystem=fs, columns=["status"])["status"][0].as_py() == status
-    except (OSError, pa.ArrowException):
-        return False
+def _list(fs: pafs.FileSystem, root: str) -> list[pafs.FileInfo]:
+    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+    return sorted(
+        (
+            info
+            for info in infos
+            if info.type == pafs.FileType.File
+            and info.base_name.endswith(".parquet")
+            and not info.base_name.startswith(".")
+        ),
+        key=lambda info: info.path,
+    )
 
 
-@dataclass
-class Sweep:
-    """All rows of a sweep, deduplicated, and the fragments that could not be read."""
-
-    table: pa.Table
-    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+def _compacted(info: pafs.FileInfo) -> bool:
+    return info.base_name.startswith(COMPACTED)
 
 
 def _check_version(path: str, schema: pa.Schema) -> None:
@@ -118,38 +134,167 @@ def _check_version(path: str, schema: pa.Schema) -> None:
         )
 
 
+def _reason(error: Exception) -> str:
+    return str(error).splitlines()[0]
+
+
+@dataclass
+class Fragments:
+    """The readable Parquet files of a results directory (all rows, duplicates included)."""
+
+    fs: pafs.FileSystem
+    files: list[pafs.FileInfo]
+    fragments: list[ds.ParquetFileFragment]
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    @property
+    def unique(self) -> bool:
+        """Whether keys cannot repeat: one compacted file (deduplicated when it was written)."""
+        return len(self.files) == 1 and _compacted(self.files[0])
+
+    @property
+    def trials_sql(self) -> str:
+        """SQL for one row per trial over the view `fragments`."""
+        return "select * from fragments" if self.unique else DEDUP_SQL
+
+    @property
+    def dataset(self) -> ds.Dataset:
+        """The files as one dataset of SCHEMA; a column a file lacks reads as null."""
+        return ds.FileSystemDataset(self.fragments, SCHEMA, ds.ParquetFileFormat(), self.fs)
+
+    def read(self) -> pa.Table:
+        """Every row of every file; a file whose data cannot be decoded moves to `corrupt`."""
+        try:
+            return self.dataset.to_table()
+        except _READ_ERRORS:
+            self.drop_undecodable()
+            return self.dataset.to_table()
+
+    def drop_undecodable(self) -> bool:
+        """Decode every file on its own, drop those that fail; whether any was dropped."""
+        keep = []
+        for info, fragment in zip(self.files, self.fragments):
+            try:
+                fragment.to_table(schema=SCHEMA)
+                keep.append((info, fragment))
+            except _READ_ERRORS as e:
+                self.corrupt.append((info.path, _reason(e)))
+        dropped = len(keep) < len(self.files)
+        self.files = [info for info, _ in keep]
+        self.fragments = [fragment for _, fragment in keep]
+        return dropped
+
+
+def scan(results_dir: str) -> Fragments:
+    """Open every Parquet file's footer (in parallel); unreadable ones are listed, not used."""
+    fs, root = _filesystem(results_dir)
+    infos = _list(fs, root)
+    parquet = ds.ParquetFileFormat()
+
+    def footer(info: pafs.FileInfo) -> ds.ParquetFileFragment | str:
+        fragment = parquet.make_fragment(info.path, fs)
+        try:
+            fragment.ensure_complete_metadata()
+        except _READ_ERRORS as e:
+            return _reason(e)
+        return fragment
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        opened = list(pool.map(footer, infos))
+    result = Fragments(fs, [], [])
+    for info, fragment in zip(infos, opened):
+        if isinstance(fragment, str):
+            result.corrupt.append((info.path, fragment))
+            continue
+        _check_version(info.path, fragment.physical_schema)
+        result.files.append(info)
+        result.fragments.append(fragment)
+    return result
+
+
+@dataclass
+class Sweep:
+    """All rows of a sweep, deduplicated, and the fragments that could not be read."""
+
+    table: pa.Table
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
 def read_sweep(results_dir: str) -> Sweep:
     """Read every fragment (skipping and reporting corrupt ones), one row per trial_key."""
-    fs, root = _filesystem(results_dir)
-    selector = pafs.FileSelector(root, allow_not_found=True)
-    paths = sorted(
-        info.path
-        for info in fs.get_file_info(selector)
-        if info.type == pafs.FileType.File and info.base_name.endswith(".parquet")
-    )
-    tables, corrupt = [], []
-    for path in paths:
-        try:
-            table = pq.read_table(path, filesystem=fs)
-        except (OSError, pa.ArrowException) as e:
-            corrupt.append((path, str(e).splitlines()[0]))
-            continue
-        _check_version(path, table.schema)
-        tables.append(table.select(SCHEMA.names).cast(SCHEMA))
-    table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
-    return Sweep(dedup(table), corrupt)
+    fragments = scan(results_dir)
+    rows = fragments.read()
+    return Sweep(rows if fragments.unique else dedup(rows), fragments.corrupt)
 
 
 def dedup(table: pa.Table) -> pa.Table:
     """One row per trial_key: a finished `ok` row beats a failure, then the latest wins."""
-    if table.num_rows == 0:
-        return table
-    ok = pc.equal(table["status"], "ok").cast(pa.int8())
-    order = table.append_column("_ok", ok).append_column(
-        "_i", pa.array(range(table.num_rows), pa.int64())
-    )
-    order = order.sort_by([("trial_key", "ascending"), ("_ok", "descending"),
-                           ("finished_at", "descending")])  # fmt: skip
-    keys = order["trial_key"].to_numpy(zero_copy_only=False)
-    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return table.take(order["_i"].take(first)).sort_by("trial_key")
+    con = duckdb.connect()
+    con.register("fragments", table)
+    rows = con.sql(f"{DEDUP_SQL} order by trial_key").to_arrow_table()
+    return rows.cast(table.schema)
+
+
+def has_row(results_dir: str, trial_key: str, status: str = "ok") -> bool:
+    """Whether a trial's row (its fragment's, or a compacted file's) has this status."""
+    fs, root = _filesystem(results_dir)
+    fragment = fragment_path(root, trial_key)
+    paths = [i.path for i in _list(fs, root) if i.path == fragment or _compacted(i)]
+    rows = []
+    for path in paths:
+        try:
+            table = pq.read_table(path, filesystem=fs, filters=[("trial_key", "=", trial_key)],
+                                  columns=["trial_key", "status", "finished_at"])  # fmt: skip
+        except _READ_ERRORS:
+            continue
+        rows.append(table)
+    if not rows:
+        return False
+    winner = dedup(pa.concat_tables(rows))
+    return winner.num_rows == 1 and winner["status"][0].as_py() == status
+
+
+@dataclass
+class Compaction:
+    """What `compact` did."""
+
+    merged: int  # files read and merged
+    rows: int  # rows (trials) in the compacted file
+    path: str | None  # the compacted file; None when there was nothing to do
+    removed: int  # merged files deleted afterwards
+    kept: list[str] = field(default_factory=list)  # changed while compacting; merged next time
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # left in place, not merged
+
+
+def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
+    """Merge all readable files into one deduplicated compacted file, then delete them.
+
+    The new file is complete (atomic) before any input is deleted, so a crash at any point
+    leaves every row readable at least once, and readers' dedup makes it count once.
+    An input whose mtime or size changed after it was listed (a trial re-ran meanwhile) is
+    kept; a rewrite landing between that check and the delete would be lost, so compact a
+    sweep that is not running when it matters (S3 mtimes are whole seconds).
+    """
+    fragments = scan(results_dir)
+    table = fragments.read()
+    files = fragments.files
+    if len(files) <= 1 and all(_compacted(info) for info in files):
+        return Compaction(len(files), table.num_rows, None, 0, corrupt=fragments.corrupt)
+    rows = dedup(table)
+    fs, root = _filesystem(results_dir)
+    path = f"{root}/{COMPACTED}{uuid.uuid4().hex}.parquet"
+    _write_atomic(fs, rows, path, row_group_size=row_group_size)
+    kept = []
+    removed = 0
+    for before, now in zip(files, fs.get_file_info([info.path for info in files])):
+        if now.type == pafs.FileType.NotFound:
+            continue  # a concurrent compaction merged and removed it
+        if (now.mtime, now.size) != (before.mtime, before.size):
+            kept.append(before.path)
+            continue
+        try:
+            fs.delete_file(before.path)
+            removed += 1
+        except FileNotFoundError:
+            pass  # as above, a moment later
+    return Compaction(len(files), rows.num_rows, path, removed, kept, fragments.corrupt)

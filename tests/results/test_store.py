@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import shutil
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import results
 from results import store
 from results.query import query
 
@@ -61,6 +67,14 @@ def test_concurrent_writers_of_different_trials_leave_one_row_each(tmp_path):
     assert sorted(table["trial_key"].to_pylist()) == sorted(keys)
 
 
+def test_concurrent_writer_processes_of_different_trials_leave_one_row_each(tmp_path):
+    keys = [f"p{i}" for i in range(30)]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.starmap(store.write_trial, [(str(tmp_path), row(k)) for k in keys])
+    table = store.read_sweep(str(tmp_path)).table
+    assert sorted(table["trial_key"].to_pylist()) == sorted(keys)
+
+
 def test_a_write_that_dies_midway_leaves_no_fragment(tmp_path, monkeypatch):
     def die(table, where, **kwargs):
         with open(where, "wb") as f:
@@ -99,3 +113,149 @@ def test_has_row_only_for_finished_rows(tmp_path):
     assert not store.has_row(str(tmp_path), "a")
     store.write_trial(str(tmp_path), row("a"))
     assert store.has_row(str(tmp_path), "a")
+
+
+def test_corrupt_data_behind_a_sound_footer_is_reported_and_skipped(tmp_path):
+    store.write_trial(str(tmp_path), row("a"))
+    path = store.write_trial(str(tmp_path), row("b"))
+    start = pq.ParquetFile(path).metadata.row_group(0).column(0).data_page_offset
+    data = bytearray(open(path, "rb").read())
+    data[start : start + 30] = b"\xff" * 30  # the first page of trial_key, footer untouched
+    open(path, "wb").write(data)
+    assert store.scan(str(tmp_path)).corrupt == []  # the footer alone looks fine
+    sweep = store.read_sweep(str(tmp_path))
+    assert sweep.table["trial_key"].to_pylist() == ["a"]
+    assert [p for p, _ in sweep.corrupt] == [path]
+    assert query(str(tmp_path), "select count(*) as n from trials")["n"].to_pylist() == [1]
+
+
+def test_a_fragment_without_a_newer_trailing_nullable_column_reads_it_as_null(
+    tmp_path, monkeypatch
+):
+    store.write_trial(str(tmp_path), row("old"))
+    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA.append(pa.field("metrics", pa.string())))
+    store.write_trial(str(tmp_path), {**row("new"), "metrics": '{"f1": 0.8}'})
+    table = store.read_sweep(str(tmp_path)).table
+    assert table.schema.names[-1] == "metrics"
+    assert dict(zip(table["trial_key"].to_pylist(), table["metrics"].to_pylist())) == {
+        "new": '{"f1": 0.8}', "old": None}  # fmt: skip
+    got = query(str(tmp_path), "select count(metrics) as n from trials")["n"].to_pylist()
+    assert got == [1]
+
+
+def _everything(results_dir: str) -> list[dict]:
+    return query(results_dir, "select * from trials order by trial_key").to_pylist()
+
+
+def _sweep(tmp_path) -> str:
+    """Six files: a, b, c ok; d ok and a copy of d failed later; e failed; and a corrupt one."""
+    for i, key in enumerate("abc"):
+        store.write_trial(str(tmp_path), row(key, metric=i / 10))
+    store.write_trial(str(tmp_path), row("e", status="failed"))
+    pq.write_table(pa.Table.from_pylist([row("d", 0.3, "failed", minutes=9)], schema=store.SCHEMA),
+                   tmp_path / "d-copy.parquet")  # fmt: skip
+    store.write_trial(str(tmp_path), row("d", 0.4, minutes=1))
+    (tmp_path / "z.parquet").write_bytes(b"PAR1 truncated")
+    return str(tmp_path)
+
+
+def test_compaction_merges_files_without_changing_what_queries_return(tmp_path):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    assert [r["trial_key"] for r in before] == ["a", "b", "c", "d", "e"]
+    summary = results.compact(results_dir)
+    assert (summary.merged, summary.rows, summary.removed) == (6, 5, 6)
+    assert [p.rsplit("/", 1)[1] for p, _ in summary.corrupt] == ["z.parquet"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[0].startswith("compacted-") and names[1:] == [
+        "z.parquet"
+    ]  # corrupt left, reported
+    assert _everything(results_dir) == before
+    assert store.read_sweep(results_dir).table.equals(
+        store.dedup(pa.Table.from_pylist(before, schema=store.SCHEMA))
+    )
+    assert store.has_row(results_dir, "d") and not store.has_row(results_dir, "e")
+    assert store.compact(results_dir).path is None  # one compacted file: nothing to do
+
+
+def test_a_crash_between_writing_the_compacted_file_and_deleting_fragments_counts_once(tmp_path):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    saved = tmp_path.parent / "saved"
+    shutil.copytree(tmp_path, saved)
+    store.compact(results_dir)
+    shutil.copytree(saved, tmp_path, dirs_exist_ok=True)  # as if it died before deleting anything
+    assert len(list(tmp_path.glob("compacted-*"))) == 1 and (tmp_path / "a.parquet").exists()
+    assert _everything(results_dir) == before
+    store.compact(results_dir)  # the next compaction finishes the job
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == ["compacted", "z.parquet"]
+    assert _everything(results_dir) == before
+
+
+def test_a_crash_while_writing_the_compacted_file_changes_nothing(tmp_path, monkeypatch):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    files = sorted(tmp_path.glob("*.parquet"))
+
+    def die(table, where, **kwargs):
+        open(where, "wb").write(b"PAR1 half a file")
+        raise OSError("killed")
+
+    monkeypatch.setattr(store.pq, "write_table", die)
+    with pytest.raises(OSError, match="killed"):
+        store.compact(results_dir)
+    monkeypatch.undo()
+    assert sorted(tmp_path.glob("*.parquet")) == files
+    assert _everything(results_dir) == before
+
+
+def test_two_compactions_at_once_both_finish_and_change_no_answer(tmp_path):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    with ThreadPoolExecutor(2) as pool:
+        for compaction in [pool.submit(store.compact, results_dir) for _ in range(2)]:
+            compaction.result()  # re-raises what the thread raised
+    assert _everything(results_dir) == before
+    assert all(p.name.startswith("compacted-") or p.name == "z.parquet" for p in tmp_path.iterdir())
+
+
+def test_a_trial_that_reruns_after_compaction_wins(tmp_path):
+    results_dir = _sweep(tmp_path)
+    store.compact(results_dir)
+    assert store.has_row(results_dir, "e", status="failed")
+    store.write_trial(results_dir, row("e", 0.77, minutes=30))  # the failed trial, resumed
+    store.write_trial(results_dir, row("a", 0.55, minutes=30))  # a finished trial run again
+    got = {r["trial_key"]: (r["status"], r["metric"]) for r in _everything(results_dir)}
+    assert got["e"] == ("ok", 0.77) and got["a"] == ("ok", 0.55)
+    assert store.has_row(results_dir, "e")
+    store.compact(results_dir)
+    assert {r["trial_key"]: (r["status"], r["metric"]) for r in _everything(results_dir)} == got
+
+
+def test_a_fragment_rewritten_during_compaction_is_kept(tmp_path, monkeypatch):
+    results_dir = _sweep(tmp_path)
+    read = store.Fragments.read
+    time.sleep(0.05)  # so the rewrite's mtime differs
+
+    def read_while_a_trial_reruns(self):
+        table = read(self)
+        store.write_trial(results_dir, row("e", 0.9, minutes=40))
+        return table
+
+    monkeypatch.setattr(store.Fragments, "read", read_while_a_trial_reruns)
+    summary = store.compact(results_dir)
+    assert [p.rsplit("/", 1)[1] for p in summary.kept] == ["e.parquet"]
+    assert (tmp_path / "e.parquet").exists()
+    assert query(results_dir, "select status, metric from trials where trial_key = 'e'").to_pylist() == [
+        {"status": "ok", "metric": 0.9}]  # fmt: skip
+
+
+def test_load_gives_an_arrow_backed_frame_by_directory_or_by_name(tmp_path):
+    store.write_trial(str(tmp_path / "sweeps" / "s1" / "results"), row("a"))
+    store.write_trial(str(tmp_path / "sweeps" / "s1" / "results"), row("b", 0.1))
+    by_dir = results.load(str(tmp_path / "sweeps" / "s1"))
+    by_name = results.load("s1", storage=str(tmp_path / "sweeps"))
+    assert by_dir.equals(by_name)
+    assert list(by_dir.columns) == store.SCHEMA.names
+    assert by_dir["trial_key"].tolist() == ["a", "b"]
+    assert isinstance(by_dir["metric"].dtype, pd.ArrowDtype)
