@@ -13,6 +13,7 @@ from pathlib import Path
 
 from orchestrator.spec import SpecError, SweepSpec, load_spec, validate_spec
 from orchestrator.sweeps import locate, stored_spec, sweep_status
+from results.store import StoreError
 
 
 def _summary(spec: SweepSpec) -> str:
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except SpecError as e:
+    except (SpecError, StoreError) as e:
         print(f"junkdna: {e}", file=sys.stderr)
         return 2
 

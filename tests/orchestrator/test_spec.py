@@ -82,7 +82,7 @@ def test_trial_key_is_stable_across_runs_and_machines():
     assert _keys(SPEC) == _keys(dict(SPEC))
     assert _keys(SPEC) == ["045201da7c2d2bccecbec21b"]
     code = f"from orchestrator.spec import validate_spec; print(validate_spec({SPEC!r}).expand()[0].trial_key)"
-    other = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "7"},
+    other = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": "7", "PYTHONPATH": str(Path(__file__).parents[2])},
                            capture_output=True, text=True, check=True, cwd="/")  # fmt: skip
     assert other.stdout.strip() == "045201da7c2d2bccecbec21b"
 
