@@ -53,6 +53,7 @@ SCHEMA = pa.schema(
                 [("torch", pa.string()), ("transformers", pa.string()), ("junkdna", pa.string())]
             ),
         ),
+        ("metrics", pa.string()),  # JSON object of every metric of the task; added within v1
     ],
     metadata={"junkdna.schema_version": SCHEMA_VERSION},
 )
@@ -135,6 +136,9 @@ def read_sweep(results_dir: str) -> Sweep:
             corrupt.append((path, str(e).splitlines()[0]))
             continue
         _check_version(path, table.schema)
+        for name in SCHEMA.names:  # a column added within v1 is null in older fragments
+            if name not in table.schema.names:
+                table = table.append_column(name, pa.nulls(table.num_rows, SCHEMA.field(name).type))
         tables.append(table.select(SCHEMA.names).cast(SCHEMA))
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     return Sweep(dedup(table), corrupt)

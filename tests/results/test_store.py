@@ -99,3 +99,12 @@ def test_has_row_only_for_finished_rows(tmp_path):
     assert not store.has_row(str(tmp_path), "a")
     store.write_trial(str(tmp_path), row("a"))
     assert store.has_row(str(tmp_path), "a")
+
+
+def test_fragments_written_before_the_metrics_column_read_with_null_metrics(tmp_path):
+    old = pa.Table.from_pylist([row("old")], schema=store.SCHEMA).drop_columns(["metrics"])
+    pq.write_table(old.replace_schema_metadata(store.SCHEMA.metadata), tmp_path / "old.parquet")
+    store.write_trial(str(tmp_path), {**row("new"), "metrics": '{"accuracy": 0.9}'})
+    table = store.read_sweep(str(tmp_path)).table
+    assert table.schema == store.SCHEMA
+    assert table["metrics"].to_pylist() == ['{"accuracy": 0.9}', None]
