@@ -92,7 +92,11 @@ def train(
             (loss / cfg.grad_accum).backward()
             if i % cfg.grad_accum and i < per_epoch:
                 continue
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            if not torch.isfinite(norm):  # the step would write NaN into the weights
+                raise TrainingDiverged(
+                    f"training diverged: gradient norm is {norm.item()} at step {step}"
+                )
             optimizer.step()
             after_step()
             scheduler.step()

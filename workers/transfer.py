@@ -26,9 +26,9 @@ def _nothing() -> None:
     pass
 
 
-def _zero_grad_at(off: torch.Tensor) -> Callable[[torch.Tensor], None]:
+def _zero_grad_at(keep: torch.Tensor) -> Callable[[torch.Tensor], None]:
     def hook(p: torch.Tensor) -> None:
-        p.grad.masked_fill_(off, 0.0)
+        p.grad.mul_(keep)
 
     return hook
 
@@ -51,25 +51,28 @@ def prepare(
         return _nothing
     if transfer in ("sparse_to_dense", "none"):
         return _nothing
+    # masks as 1.0/0.0 in the weight's dtype: a multiply is exact (w * 1 = w, w * 0 = 0) and,
+    # on CPU, tens of times faster than masked_fill or where with a bool mask
     named = dict(model.named_parameters())
-    pruned = [(named[name], ~kept.to(named[name].device)) for name, kept in masks.items()]
-    for p, off in pruned:
-        p.register_post_accumulate_grad_hook(_zero_grad_at(off))
+    kept = [(named[n], m.to(named[n].device, named[n].dtype)) for n, m in masks.items()]
+    for p, keep in kept:
+        p.register_post_accumulate_grad_hook(_zero_grad_at(keep))
     if transfer == "sparse":
 
         @torch.no_grad()
         def keep_zero() -> None:
-            for p, off in pruned:
-                p.masked_fill_(off, 0.0)
+            for p, keep in kept:
+                p.mul_(keep)
 
         return keep_zero
 
-    frozen = [(p, off, p.detach().clone()) for p, off in pruned]
+    # pretrained values at pruned positions (0 elsewhere): w * keep + frozen is exact both ways
+    frozen = [(p, keep, p.detach() * (1 - keep)) for p, keep in kept]
 
     @torch.no_grad()
     def restore_pretrained() -> None:
-        for p, off, pretrained in frozen:
-            torch.where(off, pretrained, p, out=p)
+        for p, keep, pretrained in frozen:
+            torch.addcmul(pretrained, p, keep, out=p)
 
     return restore_pretrained
 

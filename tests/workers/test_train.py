@@ -77,6 +77,16 @@ def test_a_nan_loss_raises_training_diverged():
         train(model, batch_data(lm), CFG, seed=0)
 
 
+def test_a_non_finite_gradient_raises_before_it_reaches_the_weights():
+    build, lm = MODELS["bert"]
+    model = build()
+    model.classifier.weight.register_hook(lambda g: g + float("inf"))
+    before = model.classifier.weight.detach().clone()
+    with pytest.raises(TrainingDiverged, match="training diverged: gradient norm is inf at step 0"):
+        train(model, batch_data(lm), CFG, seed=0)
+    assert torch.equal(model.classifier.weight, before)
+
+
 def test_cpu_stays_fp32():
     with autocast(torch.device("cpu")):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
