@@ -14,6 +14,7 @@ import time
 
 import torch
 from transformers import AutoModelForSequenceClassification
+from transformers.utils import logging
 
 from pruning import compute_masks
 from workers import transfer
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    logging.set_verbosity_error()  # no load report per model
 
     cfg = TrainConfig(max_steps=args.steps, batch_size=32, weight_decay=0.01)
     g = torch.Generator().manual_seed(0)

@@ -19,7 +19,7 @@ from pruning import apply_masks
 from workers.config import TRANSFERS, TrainConfig
 
 Constraint = Callable[[], None]
-LORA_DEFAULTS = TrainConfig()
+_DEFAULT_TRAIN = TrainConfig()
 
 
 def _nothing() -> None:
@@ -37,7 +37,7 @@ def prepare(
     model: torch.nn.Module,
     masks: dict[str, torch.Tensor],
     transfer: str,
-    cfg: TrainConfig = LORA_DEFAULTS,
+    cfg: TrainConfig = _DEFAULT_TRAIN,
 ) -> Constraint:
     """Apply `transfer` to `model` (in place, on its device); returns the after-step constraint."""
     if transfer not in TRANSFERS:
