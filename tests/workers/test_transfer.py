@@ -153,8 +153,21 @@ def test_lora_targets_and_rank_come_from_the_config_and_a_bad_target_is_a_clear_
         transfer.prepare(MODELS["bert"][0](), {}, "lora", TrainConfig(lora_targets=("nope",)))
 
 
+@pytest.fixture
+def fresh_worker_cache():
+    """Empties the worker caches afterwards: other tests time a cold first load of MiniLM."""
+    from workers import cache
+
+    yield
+    for cached in (cache._loaded, cache._tokenized, cache.tokenizer):
+        cached.cache_clear()
+    cache._masks.clear()
+
+
 @pytest.mark.slow
-def test_lora_on_minilm_learns_a_builtin_task_and_keeps_the_base_sparse(tmp_path):
+def test_lora_on_minilm_learns_a_builtin_task_and_keeps_the_base_sparse(
+    tmp_path, fresh_worker_cache
+):
     from orchestrator.spec import validate_spec
     from workers.trial import run_trial
 
