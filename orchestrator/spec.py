@@ -19,9 +19,6 @@ from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
 PACKAGED_MODELS = {"minilm"}
-NOT_IMPLEMENTED = {
-    "lora": "not implemented yet; use dense, sparse, dense_freeze, sparse_to_dense or none"
-}
 
 
 def _unit_interval(v: float) -> float:
@@ -82,6 +79,11 @@ class Train(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     n_train: int | None = Field(None, gt=0)
     n_eval: int | None = Field(None, gt=0)
+    eval_each_epoch: bool = False
+    lora_r: int = Field(8, gt=0)
+    lora_alpha: float = Field(16, gt=0)
+    lora_dropout: float = Field(0.1, ge=0, lt=1)
+    lora_targets: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
 
 
 class Resources(_Strict):
@@ -284,9 +286,6 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
         raise SpecError(_one_line(path, data, e)) from None
-    for i, mode in enumerate(spec.transfer):
-        if mode in NOT_IMPLEMENTED:
-            raise SpecError(f"{path}: transfer[{i}] = {mode!r}: {NOT_IMPLEMENTED[mode]}")
     for i, task in enumerate(spec.tasks):
         _check_task(path, i, task, spec.difficulty)
     for i, model in enumerate(spec.models):

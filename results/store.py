@@ -57,6 +57,7 @@ SCHEMA = pa.schema(
                 [("torch", pa.string()), ("transformers", pa.string()), ("junkdna", pa.string())]
             ),
         ),
+        ("metrics", pa.string()),  # JSON object of every metric of the task; added within v1
     ],
     metadata={"junkdna.schema_version": SCHEMA_VERSION},
 )

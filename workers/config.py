@@ -27,6 +27,14 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     n_train: int | None = None  # cap on training examples (after the difficulty axis), None = all
     n_eval: int | None = None  # cap on evaluation examples, None = all
+    eval_each_epoch: bool = False  # evaluate after every epoch and keep the best (run_glue style)
+    lora_r: int = 8  # LoRA rank (transfer `lora` only)
+    lora_alpha: float = 16
+    lora_dropout: float = 0.1
+    lora_targets: tuple[str, ...] | None = None  # module names; None = peft's default per model
+
+
+LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,13 @@ class TrialConfig:
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
         identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
+        # fields added after the first release enter the key only where they change the result,
+        # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
+        if not self.train.eval_each_epoch:
+            identity["train"].pop("eval_each_epoch")
+        if self.transfer != "lora":
+            for name in LORA_FIELDS:
+                identity["train"].pop(name)
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 

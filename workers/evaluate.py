@@ -7,7 +7,7 @@ import torch
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import f1_score, matthews_corrcoef
 
-from workers.train import batches
+from workers.train import autocast, batches
 
 
 @torch.no_grad()
@@ -19,7 +19,9 @@ def predict(model: torch.nn.Module, data: dict[str, torch.Tensor], batch_size: i
     outputs = []
     for batch in batches(data, batch_size, order):
         batch.pop("labels")
-        outputs.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu())
+        with autocast(device):
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+        outputs.append(logits.float().cpu())
     return torch.cat(outputs).numpy()
 
 

@@ -53,6 +53,7 @@ def measured(**values: Any) -> dict[str, Any]:
         "eval_s": 0.0,
         "status": "ok",
         "error": None,
+        "metrics": None,
         "device": "cpu",
         "node": socket.gethostname(),
         "finished_at": datetime.now(timezone.utc),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,7 @@ class TrainingDiverged(RuntimeError):
 class TrainStats:
     steps: int
     final_loss: float
+    best_epoch: int | None = None  # with a per-epoch score: the epoch whose weights were kept
 
 
 def batches(data: dict[str, torch.Tensor], size: int, order: torch.Tensor):
@@ -33,15 +35,25 @@ def batches(data: dict[str, torch.Tensor], size: int, order: torch.Tensor):
         yield batch
 
 
-def _no_decay(model: torch.nn.Module) -> set[int]:
-    """Biases and normalisation weights are never decayed (as in run_glue)."""
+def autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast on a CUDA device that supports it; everything else (CPU) stays fp32."""
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Trainable parameters; biases and normalisation weights are never decayed (as in run_glue)."""
     skip = set()
     for module in model.modules():
         is_norm = "norm" in type(module).__name__.lower()
         for name, p in module.named_parameters(recurse=False):
             if is_norm or name == "bias":
                 skip.add(id(p))
-    return skip
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in params if id(p) not in skip], "weight_decay": weight_decay},
+        {"params": [p for p in params if id(p) in skip], "weight_decay": 0.0},
+    ]
 
 
 def train(
@@ -50,36 +62,41 @@ def train(
     cfg: TrainConfig,
     seed: int,
     after_step: Constraint = lambda: None,
+    score: Callable[[], float] | None = None,
 ) -> TrainStats:
-    """Fine-tune `model` in place on `data`; `after_step` runs after every optimizer step."""
+    """Fine-tune `model` in place on `data`; `after_step` runs after every optimizer step.
+
+    With `score` (the evaluation metric, higher is better) the model is scored after every epoch
+    and the best epoch's weights are kept, like run_glue's `load_best_model_at_end`.
+    """
+    torch.manual_seed(seed)  # dropout: the same trial gives the same numbers
     device = next(model.parameters()).device
-    params = [p for p in model.parameters() if p.requires_grad]
-    skip = _no_decay(model)
-    groups = [
-        {"params": [p for p in params if id(p) not in skip], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if id(p) in skip], "weight_decay": 0.0},
-    ]
+    groups = _param_groups(model, cfg.weight_decay)
+    params = [p for group in groups for p in group["params"]]
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
     n = len(data["labels"])
-    steps_per_epoch = math.ceil(n / (cfg.batch_size * cfg.grad_accum))
-    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * steps_per_epoch))
+    per_epoch = math.ceil(n / cfg.batch_size)  # micro-batches; an epoch ends with a step
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * math.ceil(per_epoch / cfg.grad_accum)))
     scheduler = get_scheduler("linear", optimizer, math.ceil(cfg.warmup_ratio * total), total)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"
-                              and torch.cuda.is_bf16_supported())  # fmt: skip
     generator = torch.Generator().manual_seed(seed)
-    model.train()
-    step, micro, loss = 0, 0, torch.tensor(0.0)
+    step, epoch, loss = 0, 0, torch.tensor(0.0)
+    best_value, best_epoch, best_weights = -math.inf, None, None
     while step < total:
-        for batch in batches(data, cfg.batch_size, torch.randperm(n, generator=generator)):
-            with autocast:
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        for i, batch in enumerate(batches(data, cfg.batch_size, order), 1):
+            with autocast(device):
                 loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"training diverged: loss is {loss.item()} at step {step}")
             (loss / cfg.grad_accum).backward()
-            micro += 1
-            if micro % cfg.grad_accum:
+            if i % cfg.grad_accum and i < per_epoch:
                 continue
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            if not torch.isfinite(norm):  # the step would write NaN into the weights
+                raise TrainingDiverged(
+                    f"training diverged: gradient norm is {norm.item()} at step {step}"
+                )
             optimizer.step()
             after_step()
             scheduler.step()
@@ -87,5 +104,14 @@ def train(
             step += 1
             if step == total:
                 break
+        epoch += 1
+        if score is not None:
+            value = score()
+            value = -math.inf if math.isnan(value) else value  # e.g. constant predictions
+            if best_epoch is None or value > best_value:
+                best_value, best_epoch = value, epoch
+                best_weights = {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}
+    if best_weights is not None and best_epoch != epoch:
+        model.load_state_dict(best_weights)
     model.eval()
-    return TrainStats(step, loss.item())
+    return TrainStats(step, loss.item(), best_epoch)

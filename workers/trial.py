@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from typing import Any
 
@@ -34,25 +36,35 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
 
     clock = time.perf_counter()
     masks = {} if trial.transfer == "dense" else cache.masks(model, trial)
-    after_step = transfer.prepare(model, masks, trial.transfer)
+    model.to(device)
+    after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
     prune_s = time.perf_counter() - clock
 
+    def score() -> float:  # per-epoch evaluation (train.eval_each_epoch); its time is in train_s
+        return evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)[1]
+
     clock = time.perf_counter()
-    model.to(device)
     if trial.transfer != "none":
-        train(model, data.train, trial.train, trial.seed, after_step)
+        per_epoch = score if trial.train.eval_each_epoch else None
+        train(model, data.train, trial.train, trial.seed, after_step, per_epoch)
     train_s = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    metric_name, metric, _ = evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)
+    metric_name, metric, metrics = evaluate(
+        model, data.eval, data.metric, trial.train.eval_batch_size
+    )
     eval_s = time.perf_counter() - clock
 
+    # measured on the pruned tensors as they are; under lora: the frozen base, not merged with
+    # the adapters (a merged weight is dense)
+    measured = transfer.base_names(model, list(masks)) or list(prunable_parameters(model))
     return record(
         trial,
         row,
         metric_name=metric_name,
         metric=metric,
-        actual_sparsity=measure_sparsity(model, masks or list(prunable_parameters(model))),
+        metrics=json.dumps({k: v if math.isfinite(v) else None for k, v in metrics.items()}),
+        actual_sparsity=measure_sparsity(model, measured),
         n_train=len(data.train["labels"]),
         n_eval=len(data.eval["labels"]),
         prune_s=prune_s,

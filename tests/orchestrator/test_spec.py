@@ -24,7 +24,7 @@ BAD = {
     "negative sparsity": (BASE + "sparsities: [-0.1]\n", "sparsities[0] = -0.1"),
     "empty grid": (BASE + "seeds: []\n", "seeds = []"),
     "unknown transfer": (BASE + "transfer: [sparse, frozen]\n", "transfer[1] = 'frozen': allowed:"),
-    "unimplemented transfer": (BASE + "transfer: [sparse, lora]\n", "transfer[1] = 'lora': not implemented yet"),
+    "bad lora rank": (BASE + "transfer: [sparse, lora]\ntrain: {lora_r: 0}\n", "train.lora_r = 0: Input should be greater than 0"),
     "unknown task": ("name: t\nmodels: [m]\ntasks: [glue/qnlii]\n", "tasks[0] = 'glue/qnlii': unknown task"),
     "unknown method": (BASE + "pruning: [{method: magnitud}]\n", "pruning[0].method = 'magnitud'"),
     "missing models": ("name: t\ntasks: [glue/qnli]\n", "models is required"),

@@ -259,3 +259,12 @@ def test_load_gives_an_arrow_backed_frame_by_directory_or_by_name(tmp_path):
     assert list(by_dir.columns) == store.SCHEMA.names
     assert by_dir["trial_key"].tolist() == ["a", "b"]
     assert isinstance(by_dir["metric"].dtype, pd.ArrowDtype)
+
+
+def test_fragments_written_before_the_metrics_column_read_with_null_metrics(tmp_path):
+    old = pa.Table.from_pylist([row("old")], schema=store.SCHEMA).drop_columns(["metrics"])
+    pq.write_table(old.replace_schema_metadata(store.SCHEMA.metadata), tmp_path / "old.parquet")
+    store.write_trial(str(tmp_path), {**row("new"), "metrics": '{"accuracy": 0.9}'})
+    table = store.read_sweep(str(tmp_path)).table
+    assert table.schema == store.SCHEMA
+    assert table["metrics"].to_pylist() == ['{"accuracy": 0.9}', None]
