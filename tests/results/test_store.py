@@ -129,20 +129,6 @@ def test_corrupt_data_behind_a_sound_footer_is_reported_and_skipped(tmp_path):
     assert query(str(tmp_path), "select count(*) as n from trials")["n"].to_pylist() == [1]
 
 
-def test_a_fragment_without_a_newer_trailing_nullable_column_reads_it_as_null(
-    tmp_path, monkeypatch
-):
-    store.write_trial(str(tmp_path), row("old"))
-    monkeypatch.setattr(store, "SCHEMA", store.SCHEMA.append(pa.field("metrics", pa.string())))
-    store.write_trial(str(tmp_path), {**row("new"), "metrics": '{"f1": 0.8}'})
-    table = store.read_sweep(str(tmp_path)).table
-    assert table.schema.names[-1] == "metrics"
-    assert dict(zip(table["trial_key"].to_pylist(), table["metrics"].to_pylist())) == {
-        "new": '{"f1": 0.8}', "old": None}  # fmt: skip
-    got = query(str(tmp_path), "select count(metrics) as n from trials")["n"].to_pylist()
-    assert got == [1]
-
-
 def _everything(results_dir: str) -> list[dict]:
     return query(results_dir, "select * from trials order by trial_key").to_pylist()
 
