@@ -39,9 +39,10 @@ class Progress(Callback):
         finished = self.done - self.started_done + len(self.errors)
         rate = finished / elapsed * 60 if elapsed > 0 else 0.0
         left = self.total - self.done - len(self.errors)
+        running = min(self.running, left)  # a bundle's last trial reports before the bundle ends
         eta = f"{left / rate:.1f} min" if rate > 0 else "?"
-        return (f"[junkdna] {self.done}/{self.total} done, {self.running} running, "
-                f"{len(self.errors)} failed, {left - self.running} pending | "
+        return (f"[junkdna] {self.done}/{self.total} done, {running} running, "
+                f"{len(self.errors)} failed, {left - running} pending | "
                 f"{rate:.1f} trials/min, ETA {eta}")  # fmt: skip
 
     def _show(self, force: bool = False) -> None:

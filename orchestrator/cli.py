@@ -152,7 +152,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from results.report import write_report
+    from results.report import verdicts, write_report
 
     sweep_dir = locate(args.sweep)
     expected = pd.DataFrame(
@@ -171,7 +171,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         ]
     )
     out = Path(args.out or f"{sweep_dir}/analysis")
-    report = write_report(_frame(sweep_dir), out, expected=expected, max_plots=args.max_plots)
+    frame = _frame(sweep_dir)
+    report = write_report(frame, out, expected=expected, max_plots=args.max_plots)
+    print("\n".join(line.replace("**", "") for line in verdicts(frame)))
     plots = sorted(out.glob("*.png"))
     print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
     return 0

@@ -40,6 +40,17 @@ def _family_lines(stats: pd.DataFrame) -> list[str]:
     ]
 
 
+def _order_lines(order: pd.DataFrame) -> list[str]:
+    """One verdict sentence per set of difficulty levels compared."""
+    return [f"- **{_name(r, mono.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
+
+
+def verdicts(df: pd.DataFrame) -> list[str]:
+    """The report's verdict sentences: monotonicity per family, then harder vs easier levels."""
+    order = mono.difficulty_summary(mono.difficulty_order(df))
+    return _family_lines(mono.monotonicity(df)) + _order_lines(order)
+
+
 def _drop_table(ci: pd.DataFrame) -> str:
     """Mean drop from dense per family × sparsity, with its bootstrap CI."""
     ci = ci.assign(
@@ -98,8 +109,7 @@ def write_report(
         "\n".join(_family_lines(stats)) or "No pruned families.",
         "## Harder vs easier difficulty levels",
         "At each sparsity, Spearman ρ between hardness and mean drop (% of dense) over the levels.",
-        "\n".join(f"- **{_name(r, mono.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows())
-        or "No set of two or more difficulty levels to compare.",
+        "\n".join(_order_lines(order)) or "No set of two or more difficulty levels to compare.",
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
         markdown(thresholds),
         "## Drop from dense (mean over seeds [95 % bootstrap CI])",

@@ -53,3 +53,13 @@ def test_report_of_only_failed_trials(tmp_path):
     df = small().assign(status="failed")
     text = write_report(df, tmp_path).read_text()
     assert "0 finished trials, 61 failed" in text and "No plots drawn." in text
+
+
+def test_verdicts_say_monotone_and_harder_loses_more_or_the_reverse():
+    from results.report import verdicts
+
+    lines = verdicts(table(levels(HARD_LOSES_MORE)))
+    assert sum("monotone: metric falls with sparsity" in line for line in lines) == 3
+    assert lines[-1].endswith("harder levels lose more at 5/5 sparsities")
+    reversed_levels = dict(zip(HARD_LOSES_MORE, reversed(list(HARD_LOSES_MORE.values()))))
+    assert "easier levels lose more" in verdicts(table(levels(reversed_levels)))[-1]
