@@ -11,9 +11,10 @@ finds the value instead, and a second pass writes the masks. Scores are |w| in f
 
 import math
 
+import numpy as np
 import torch
 
-CHUNK = 1 << 20
+CHUNK = 1 << 21
 SAMPLE = 1 << 20
 SAMPLE_SIGMAS = 6.0
 CANDIDATE_BUDGET = 0.02
@@ -72,12 +73,14 @@ def kth_largest_abs(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
 
 def _bracket(tensors: list[torch.Tensor], k: int, total: int) -> tuple[float, float]:
     stride = max(1, total // SAMPLE)
-    sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors])
-    n, q = sample.numel(), k / total
+    sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors]).numpy()
+    n, q = sample.size, k / total
     spread = SAMPLE_SIGMAS * math.sqrt(n * q * (1 - q)) + 1
     hi_rank, lo_rank = int(q * n - spread), int(q * n + spread)  # ranks from the largest, 0-based
-    hi = float(sample.kthvalue(n - hi_rank).values) if hi_rank >= 0 else math.inf
-    lo = float(sample.kthvalue(n - lo_rank).values) if lo_rank < n else -1.0
+    ascending = {r: n - 1 - r for r in (hi_rank, lo_rank) if 0 <= r < n}
+    ordered = np.partition(sample, list(ascending.values())) if ascending else sample
+    hi = float(ordered[ascending[hi_rank]]) if hi_rank in ascending else math.inf
+    lo = float(ordered[ascending[lo_rank]]) if lo_rank in ascending else -1.0
     return lo, hi
 
 
@@ -122,10 +125,11 @@ def keep_above_kth_largest(tensors: list[torch.Tensor], k: int) -> list[torch.Te
         masks, above, inside = first
         n_inside = sum(index.numel() for _, index, _ in inside)
         if above - n_inside < k <= above:
-            values = torch.cat([v.cpu() for _, _, v in inside])
-            kth = torch.kthvalue(values, n_inside - (k - (above - n_inside)) + 1).values
+            values = torch.cat([v.cpu() for _, _, v in inside]).numpy()
+            rank = n_inside - (k - (above - n_inside))  # from the smallest, 0-based
+            kth = float(np.partition(values, rank)[rank])
             for i, index, v in inside:
-                masks[i][index[v <= kth.to(v.device)]] = False
+                masks[i][index[v <= kth]] = False
             return [mask.view(tensor.shape) for mask, tensor in zip(masks, tensors)]
     kth = float(kth_largest_abs(tensors, k))
     masks, _, _ = _masks_above(tensors, kth, kth, math.inf)
