@@ -97,16 +97,16 @@ def main() -> None:
         share = 100 * beyond / weight_mb
         return f"{rss / MB:.0f} MB ({beyond:.0f} MB = {share:.1f}% of weights beyond masks)"
 
-    seed, seed_s, seed_rss = timed(lambda: seed_global_magnitude(params, 0.5))
     ours, first_s, first_rss = timed(lambda: compute_masks(model, "magnitude", 0.5))
-    identical = ours.keys() == seed.keys() and all(torch.equal(ours[n], seed[n]) for n in seed)
-    del seed
     again = []
     for _ in range(3):
         del ours
         ours, seconds, rss = timed(lambda: compute_masks(model, "magnitude", 0.5))
         again.append((seconds, rss))
     best_s, best_rss = min(again)
+    seed, seed_s, seed_rss = timed(lambda: seed_global_magnitude(params, 0.5))
+    identical = ours.keys() == seed.keys() and all(torch.equal(ours[n], seed[n]) for n in seed)
+    del seed
     print(f"seed global magnitude 50%:  {seed_s:8.3f} s   peak RSS +{extra(seed_rss)}")
     print(f"junkdna, first call:        {first_s:8.3f} s   peak RSS +{extra(first_rss)}")
     print(f"junkdna, best of next 3:    {best_s:8.3f} s   peak RSS +{extra(best_rss)}")
