@@ -55,9 +55,8 @@ def prunable_parameters(
         named = dict(model.named_parameters())
         chosen = set().union(*(_matching(list(named), p, "include") for p in include))
         selected = {name: param for name, param in named.items() if name in chosen}
-    for pattern in exclude or []:
-        for name in _matching(list(selected), pattern, "exclude"):
-            del selected[name]
+    excluded = set().union(*(_matching(list(selected), p, "exclude") for p in exclude or []))
+    selected = {name: param for name, param in selected.items() if name not in excluded}
     if not selected:
         raise PruningError(
             f"nothing to prune: no tensor selected (include={include!r}, exclude={exclude!r})"

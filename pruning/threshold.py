@@ -11,35 +11,48 @@ finds the value instead, and a second pass writes the masks. Scores are |w| in f
 
 import math
 
+import numpy as np
 import torch
 
-CHUNK = 1 << 20
+CHUNK = 1 << 21
 SAMPLE = 1 << 20
 SAMPLE_SIGMAS = 6.0
 CANDIDATE_BUDGET = 0.02
 
 
-def _abs_float32(chunk: torch.Tensor, buf: torch.Tensor) -> torch.Tensor:
-    out = buf[: chunk.numel()]
-    if chunk.dtype == torch.float32:
-        return torch.abs(chunk, out=out)
-    return out.copy_(chunk).abs_()
+class _Scratch:
+    """Chunk-sized work buffers, one pair per device, reused for every tensor of a call."""
 
+    def __init__(self) -> None:
+        self._buffers: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
-def _chunks(flat: torch.Tensor):
-    buf = torch.empty(min(CHUNK, flat.numel()), dtype=torch.float32, device=flat.device)
-    for start in range(0, flat.numel(), CHUNK):
-        yield start, _abs_float32(flat[start : start + CHUNK], buf)
+    def floats_and_flags(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if device not in self._buffers:
+            floats = torch.empty(CHUNK, dtype=torch.float32, device=device)
+            self._buffers[device] = floats, torch.zeros(CHUNK, dtype=torch.bool, device=device)
+        return self._buffers[device]
 
 
 def _flat(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.detach().reshape(-1)
 
 
+def _abs_chunks(flat: torch.Tensor, scratch: _Scratch):
+    """(start, |w| in float32) for each chunk of a flat tensor, computed into a scratch buffer."""
+    floats, _ = scratch.floats_and_flags(flat.device)
+    for start in range(0, flat.numel(), CHUNK):
+        chunk = flat[start : start + CHUNK]
+        out = floats[: chunk.numel()]
+        if chunk.dtype == torch.float32:
+            yield start, torch.abs(chunk, out=out)
+        else:
+            yield start, out.copy_(chunk).abs_()
+
+
 def _histogram(tensors: list[torch.Tensor], digits, bins: int) -> torch.Tensor:
-    counts = torch.zeros(bins, dtype=torch.int64)
+    counts, scratch = torch.zeros(bins, dtype=torch.int64), _Scratch()
     for tensor in tensors:
-        for _, a in _chunks(_flat(tensor)):
+        for _, a in _abs_chunks(_flat(tensor), scratch):
             counts += torch.bincount(digits(a.view(torch.int32)), minlength=bins).cpu()
     return counts
 
@@ -60,12 +73,14 @@ def kth_largest_abs(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
 
 def _bracket(tensors: list[torch.Tensor], k: int, total: int) -> tuple[float, float]:
     stride = max(1, total // SAMPLE)
-    sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors])
-    n, q = sample.numel(), k / total
+    sample = torch.cat([_flat(t)[::stride].float().abs().cpu() for t in tensors]).numpy()
+    n, q = sample.size, k / total
     spread = SAMPLE_SIGMAS * math.sqrt(n * q * (1 - q)) + 1
     hi_rank, lo_rank = int(q * n - spread), int(q * n + spread)  # ranks from the largest, 0-based
-    hi = float(sample.kthvalue(n - hi_rank).values) if hi_rank >= 0 else math.inf
-    lo = float(sample.kthvalue(n - lo_rank).values) if lo_rank < n else -1.0
+    ascending = {r: n - 1 - r for r in (hi_rank, lo_rank) if 0 <= r < n}
+    ordered = np.partition(sample, list(ascending.values())) if ascending else sample
+    hi = float(ordered[ascending[hi_rank]]) if hi_rank in ascending else math.inf
+    lo = float(ordered[ascending[lo_rank]]) if lo_rank in ascending else -1.0
     return lo, hi
 
 
@@ -79,19 +94,17 @@ def _true_indices(flags: torch.Tensor) -> torch.Tensor:
 
 def _masks_above(tensors: list[torch.Tensor], lo: float, hi: float, budget: float):
     """Masks `|w| > lo`, the count of True, and the weights in (lo, hi]; None past the budget."""
-    masks, inside, above, n_inside = [], [], 0, 0
+    masks, inside, above, n_inside, scratch = [], [], 0, 0, _Scratch()
     for i, tensor in enumerate(tensors):
         flat = _flat(tensor)
         mask = torch.empty(flat.shape, dtype=torch.bool, device=flat.device)
-        flags = torch.zeros(
-            -(-min(CHUNK, flat.numel()) // 8) * 8, dtype=torch.bool, device=flat.device
-        )
-        for start, a in _chunks(flat):
+        _, flags = scratch.floats_and_flags(flat.device)
+        for start, a in _abs_chunks(flat, scratch):
             kept = torch.gt(a, lo, out=mask[start : start + a.numel()])
             if lo < hi:
                 torch.le(a, hi, out=flags[: a.numel()]).logical_and_(kept)
                 flags[a.numel() :] = False
-                index = _true_indices(flags)
+                index = _true_indices(flags[: -(-a.numel() // 8) * 8])
                 n_inside += index.numel()
                 if n_inside > budget:
                     return None
@@ -112,10 +125,11 @@ def keep_above_kth_largest(tensors: list[torch.Tensor], k: int) -> list[torch.Te
         masks, above, inside = first
         n_inside = sum(index.numel() for _, index, _ in inside)
         if above - n_inside < k <= above:
-            values = torch.cat([v.cpu() for _, _, v in inside])
-            kth = torch.kthvalue(values, n_inside - (k - (above - n_inside)) + 1).values
+            values = torch.cat([v.cpu() for _, _, v in inside]).numpy()
+            rank = n_inside - (k - (above - n_inside))  # from the smallest, 0-based
+            kth = float(np.partition(values, rank)[rank])
             for i, index, v in inside:
-                masks[i][index[v <= kth.to(v.device)]] = False
+                masks[i][index[v <= kth]] = False
             return [mask.view(tensor.shape) for mask, tensor in zip(masks, tensors)]
     kth = float(kth_largest_abs(tensors, k))
     masks, _, _ = _masks_above(tensors, kth, kth, math.inf)

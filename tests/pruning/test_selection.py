@@ -63,7 +63,8 @@ def test_t5_selection_covers_encoder_and_decoder_attention_and_feed_forward():
 
 def test_include_replaces_and_exclude_removes():
     model = tiny_model("bert")
-    attention = prunable_parameters(model, exclude=["*.intermediate.*", "*.output.dense.*"])
+    exclude = ["*.intermediate.*", "*.output.dense.*", "*.intermediate.dense.*"]
+    attention = prunable_parameters(model, exclude=exclude)
     assert len(attention) == 6 and all(".attention.self." in n for n in attention)
     embeddings = prunable_parameters(model, include=["*embeddings.word_embeddings.weight"])
     assert list(embeddings) == ["bert.embeddings.word_embeddings.weight"]

@@ -35,6 +35,15 @@ def test_masks_equal_the_reference_on_the_fast_and_the_fallback_path(tied, budge
         assert all(torch.equal(m, t.abs() > kth) for m, t in zip(masks, tensors))
 
 
+def test_tiny_tensors():
+    torch.manual_seed(2)
+    for numel in range(1, 6):
+        tensors = [torch.randn(numel)]
+        for k in range(1, numel + 1):
+            masks = threshold.keep_above_kth_largest(tensors, k)
+            assert torch.equal(masks[0], tensors[0].abs() > _reference_kth(tensors, k))
+
+
 def test_scores_are_float32_for_half_precision_weights():
     tensors = [t.bfloat16() for t in _tensors(tied=False)]
     k = 4321
