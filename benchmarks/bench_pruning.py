@@ -123,7 +123,8 @@ def main() -> None:
         size = path.stat().st_size / MB
     print(f"mask cache save:            {save_s:8.3f} s   file {size:.0f} MB")
     print(
-        f"mask cache hit (load):      {load_s:8.3f} s   peak RSS +{load_rss / MB:.0f} MB, equal: {same}"
+        f"mask cache hit (load):      {load_s:8.3f} s   "
+        f"peak RSS +{load_rss / MB:.0f} MB, equal: {same}"
     )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
