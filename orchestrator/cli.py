@@ -56,6 +56,12 @@ def _run(spec: SweepSpec, address: str | None) -> int:
         f"{spec.name}: {outcome.total} trials, {outcome.already_done} already done, "
         f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
     )
+    if outcome.ready_s:
+        ready = sorted(outcome.ready_s)
+        print(
+            f"  model + data set-up per trial: {ready[-1]:.2f} s at most (a worker's first), "
+            f"{ready[len(ready) // 2]:.2f} s median (cached in the worker)"
+        )
     for key, error in outcome.failed.items():
         print(f"  failed {key}: {error}")
     if outcome.failed:
