@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from difficulty import AXES, TaskError, get_task
 from difficulty.axes import axis_levels
@@ -17,7 +25,15 @@ from difficulty.files import file_format
 from difficulty.glue import glue_files
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
-PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
+# method -> the scopes it takes, its natural one first: pruning.METHODS, restated here so that
+# validating a spec does not import torch (a test keeps the two equal)
+PRUNING_METHODS = {
+    "magnitude": ("global", "layer"),
+    "random": ("global", "layer"),
+    "nm": ("row",),
+    "wanda": ("row",),
+    "sparsegpt": ("layer",),
+}
 PACKAGED_MODELS = {"minilm"}
 
 
@@ -50,16 +66,43 @@ class FileTask(_Strict):
 
 
 class Pruning(_Strict):
-    model_config = ConfigDict(extra="allow")  # method options (keep/of, bits, include, ...)
+    model_config = ConfigDict(extra="allow")  # method options (keep/of, include, exclude, ...)
     method: str
-    scope: Literal["global", "layer"] = "global"
+    scope: str | None = None  # default: the method's natural scope (global, row or layer)
 
     @field_validator("method")
     @classmethod
     def _known(cls, v: str) -> str:
+        if v == "rtn":
+            raise ValueError(
+                "rtn (round-to-nearest quantization) is a baseline of the pruning library "
+                "(pruning.quantize_rtn) and cannot run as a sweep trial yet"
+            )
         if v not in PRUNING_METHODS:
             raise ValueError(f"unknown method {v!r}; allowed: {', '.join(PRUNING_METHODS)}")
         return v
+
+    @model_validator(mode="after")
+    def _scope_and_options(self) -> Pruning:
+        scopes = PRUNING_METHODS[self.method]
+        if self.scope is None:
+            self.scope = scopes[0]
+        if self.scope not in scopes:
+            raise ValueError(f"{self.method} takes scope {' or '.join(scopes)}, not {self.scope!r}")
+        if self.method == "nm":
+            keep, of = self.options.get("keep"), self.options.get("of")
+            if not (isinstance(keep, int) and isinstance(of, int) and 0 < keep < of):
+                raise ValueError(
+                    "nm needs whole numbers keep < of: e.g. {method: nm, keep: 2, of: 4} keeps "
+                    "2 of every 4 consecutive weights (50% sparsity)"
+                )
+        return self
+
+    def sparsities(self, requested: list[float]) -> list[float]:
+        """The sparsities this method runs at: N:M fixes its own (1 - keep/of)."""
+        if self.method == "nm":
+            return [1 - self.options["keep"] / self.options["of"]]
+        return requested
 
     @property
     def options(self) -> dict[str, Any]:
@@ -177,16 +220,17 @@ class SweepSpec(_Strict):
                     )
                 )
                 continue
-            for pruning, sparsity in itertools.product(self.pruning, self.sparsities):
-                trials.append(
-                    TrialConfig(
-                        **point,
-                        method=pruning.method,
-                        scope=pruning.scope,
-                        pruning_options=pruning.options,
-                        sparsity=sparsity,
+            for pruning in self.pruning:
+                for sparsity in pruning.sparsities(self.sparsities):
+                    trials.append(
+                        TrialConfig(
+                            **point,
+                            method=pruning.method,
+                            scope=pruning.scope,
+                            pruning_options=pruning.options,
+                            sparsity=sparsity,
+                        )
                     )
-                )
         return trials
 
 

@@ -26,6 +26,9 @@ BAD = {
     "unknown transfer": (BASE + "transfer: [sparse, frozen]\n", "transfer[1] = 'frozen': allowed:"),
     "bad lora rank": (BASE + "transfer: [sparse, lora]\ntrain: {lora_r: 0}\n", "train.lora_r = 0: Input should be greater than 0"),
     "unknown task": ("name: t\nmodels: [m]\ntasks: [glue/qnlii]\n", "tasks[0] = 'glue/qnlii': unknown task"),
+    "rtn is not a trial": (BASE + "pruning: [{method: rtn, bits: 4}]\n", "pruning[0].method = 'rtn': rtn (round-to-nearest"),
+    "wrong scope": (BASE + "pruning: [{method: wanda, scope: global}]\n", "wanda takes scope row, not 'global'"),
+    "nm without keep": (BASE + "pruning: [{method: nm, of: 4}]\n", "nm needs whole numbers keep < of"),
     "unknown method": (BASE + "pruning: [{method: magnitud}]\n", "pruning[0].method = 'magnitud'"),
     "missing models": ("name: t\ntasks: [glue/qnli]\n", "models is required"),
     "bad fraction": (BASE + "difficulty: {data_fraction: [0.5, 1.5]}\n", "data_fraction level 1.5"),
@@ -134,3 +137,18 @@ def test_local_file_task_key_follows_content_not_path(tmp_path):
 def test_spec_error_names_file_and_field():
     with pytest.raises(SpecError, match=r"^x.yaml: sparsities\[0\] = 2.0"):
         validate_spec({**SPEC, "sparsities": [2.0]}, "x.yaml")
+
+
+def test_spec_knows_the_pruning_librarys_methods_and_scopes():
+    from orchestrator.spec import PRUNING_METHODS
+    from pruning import METHODS
+
+    assert PRUNING_METHODS == METHODS
+
+
+def test_each_method_gets_its_natural_scope_and_nm_its_own_sparsity():
+    spec = validate_spec({**SPEC, "sparsities": [0.3, 0.6], "pruning": [
+        {"method": "magnitude"}, {"method": "wanda"}, {"method": "nm", "keep": 2, "of": 4}]})  # fmt: skip
+    got = sorted({(t.method, t.scope, t.sparsity) for t in spec.expand()})
+    assert got == [("magnitude", "global", 0.3), ("magnitude", "global", 0.6), ("nm", "row", 0.5),
+                   ("wanda", "row", 0.3), ("wanda", "row", 0.6)]  # fmt: skip
