@@ -16,7 +16,7 @@ def ray_local():
 
     from orchestrator.driver import WORKER_ENV
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
              runtime_env={"env_vars": WORKER_ENV})  # fmt: skip
     yield
     ray.shutdown()
