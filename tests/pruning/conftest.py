@@ -61,6 +61,18 @@ def tiny_model(kind: str) -> torch.nn.Module:
     return model.eval()
 
 
+def layer_inputs(model: torch.nn.Module, layer: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """The inputs `layer` sees when `model` runs on `ids`, as rows of features."""
+    seen = []
+    handle = layer.register_forward_pre_hook(
+        lambda m, a: seen.append(a[0].reshape(-1, a[0].shape[-1]))
+    )
+    with torch.no_grad():
+        model(input_ids=ids)
+    handle.remove()
+    return torch.cat(seen)
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny models gain nothing from threads, and a shared machine makes them costly."""

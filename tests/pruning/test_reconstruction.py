@@ -5,7 +5,7 @@ import copy
 import torch
 
 from pruning import compute_masks
-from tests.pruning.conftest import VOCAB, tiny_model
+from tests.pruning.conftest import VOCAB, layer_inputs, tiny_model
 
 LAYERS = ["model.layers.0.self_attn.q_proj", "model.layers.0.mlp.down_proj"]
 
@@ -17,18 +17,6 @@ def _model_with_outlier_features() -> torch.nn.Module:
             if "norm" in name:
                 param.copy_(torch.exp(2 * torch.randn_like(param)))
     return model
-
-
-def _inputs(model: torch.nn.Module, layer_name: str, ids: torch.Tensor) -> torch.Tensor:
-    seen = []
-    layer = model.get_submodule(layer_name)
-    handle = layer.register_forward_pre_hook(
-        lambda m, a: seen.append(a[0].reshape(-1, a[0].shape[-1]))
-    )
-    with torch.no_grad():
-        model(input_ids=ids)
-    handle.remove()
-    return torch.cat(seen)
 
 
 def _output_error(x: torch.Tensor, weight: torch.Tensor, pruned: torch.Tensor) -> float:
@@ -43,7 +31,9 @@ def test_wanda_and_sparsegpt_beat_magnitude_on_the_calibration_data():
     pruned = copy.deepcopy(model)
     compute_masks(pruned, "sparsegpt", 0.5, "layer", calibration=ids)
     for layer in LAYERS:
-        x = _inputs(model, layer, ids)  # block 0: the same input for every method
+        x = layer_inputs(
+            model, model.get_submodule(layer), ids
+        )  # block 0: the same input for every method
         name = layer + ".weight"
         weight = model.get_parameter(name).detach()
         by_magnitude = _output_error(x, weight, weight * magnitude[name])

@@ -2,18 +2,7 @@ import torch
 
 from pruning import compute_masks
 from pruning.selection import linear_layers, out_by_in
-from tests.pruning.conftest import VOCAB, tiny_model
-
-
-def _inputs(model: torch.nn.Module, layer: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
-    seen = []
-    handle = layer.register_forward_pre_hook(
-        lambda m, a: seen.append(a[0].reshape(-1, a[0].shape[-1]))
-    )
-    with torch.no_grad():
-        model(input_ids=ids)
-    handle.remove()
-    return torch.cat(seen)
+from tests.pruning.conftest import VOCAB, layer_inputs, tiny_model
 
 
 def test_masks_follow_the_formula_row_by_row():
@@ -22,7 +11,7 @@ def test_masks_follow_the_formula_row_by_row():
     masks = compute_masks(model, "wanda", 0.5, "row", calibration=ids)
     layers = linear_layers(model, list(masks))
     for name, mask in masks.items():
-        x = _inputs(model, layers[name], ids)
+        x = layer_inputs(model, layers[name], ids)
         rows = out_by_in(model.get_parameter(name).detach(), layers[name])
         scores = rows.abs() * x.norm(dim=0)
         kept = out_by_in(mask, layers[name])
