@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Self
 
 import torch
 from transformers import RobertaConfig, RobertaModel
@@ -33,7 +32,7 @@ def _rss() -> int:
 class PeakRss:
     """Growth of the process's resident memory at its peak while the block runs, sampled each ms."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> "PeakRss":
         self.start = self.peak = _rss()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample)
