@@ -1,0 +1,47 @@
+"""Offline checks that a model can do the tasks a spec gives it, before any trial starts.
+
+Only what is on this machine is read: a local model directory, or a hub model already in the
+local cache. A hub model that is not here is checked when its trials load it.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoTokenizer
+from transformers.models.auto.modeling_auto import (
+    MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+    MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+)
+
+from difficulty.tasks import CLASSIFICATION, TaskDef
+from difficulty.translation import tokenizer_code
+from workers.cache import resolve_model
+
+
+def _local(auto, model: str):
+    try:
+        return auto.from_pretrained(resolve_model(model), local_files_only=True)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def model_problem(model: str, task: TaskDef) -> str | None:
+    """Why `model` cannot do `task` (one line), or None if it can or cannot be checked offline."""
+    if task.kind == CLASSIFICATION:
+        return None
+    config = _local(AutoConfig, model)
+    if config is None:
+        return None
+    if task.kind == "translation":
+        if not config.is_encoder_decoder or config.model_type not in (
+            MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
+        ):
+            kind = config.model_type
+            return f"is a {kind} model, not an encoder-decoder (seq2seq) translation model"
+        tokenizer = _local(AutoTokenizer, model)
+        for language in task.languages if tokenizer is not None else ():
+            if tokenizer_code(tokenizer, language) is None:
+                return f"its tokenizer has no language code for {language!r}"
+        return None
+    if config.is_encoder_decoder or config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return f"is a {config.model_type} model, not a causal (decoder-only) language model"
+    return None
