@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from difficulty import AXES, TaskDef, TaskError, get_task
 from difficulty.axes import axis_levels, check_axis
@@ -17,6 +25,7 @@ from difficulty.files import file_format
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.model_check import model_problem
+from pruning.masks import METHODS
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
@@ -58,7 +67,7 @@ class FileTask(_Strict):
 class Pruning(_Strict):
     model_config = ConfigDict(extra="allow")  # method options (keep/of, bits, include, ...)
     method: str
-    scope: Literal["global", "layer"] = "global"
+    scope: Literal["global", "layer", "row"] | None = None  # None: the method's natural scope
 
     @field_validator("method")
     @classmethod
@@ -66,6 +75,19 @@ class Pruning(_Strict):
         if v not in PRUNING_METHODS:
             raise ValueError(f"unknown method {v!r}; allowed: {', '.join(PRUNING_METHODS)}")
         return v
+
+    @model_validator(mode="after")
+    def _method_scope(self) -> Pruning:
+        """No scope: the method's natural one (magnitude: global, wanda: row, sparsegpt: layer)."""
+        allowed = METHODS.get(self.method, ("global", "layer"))
+        if self.scope is None:
+            self.scope = allowed[0]
+        elif self.scope not in allowed:
+            allowed_text = ", ".join(allowed)
+            raise ValueError(
+                f"scope {self.scope!r} is not allowed for {self.method}; allowed: {allowed_text}"
+            )
+        return self
 
     @property
     def options(self) -> dict[str, Any]:
