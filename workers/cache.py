@@ -172,7 +172,11 @@ MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 M
 
 
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
-    """The trial's masks: from this process, else the sweep's mask store, else computed (once)."""
+    """The trial's masks: from this process, else the sweep's mask store, else computed (once).
+
+    SparseGPT is computed every time: it also rewrites the kept weights, which its masks alone
+    do not reproduce.
+    """
     options = dict(trial.pruning_options)
     source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
     if trial.method == "random":
@@ -181,11 +185,12 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     body = model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
     key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, calibration_id)
-    if key in _masks:
+    reconstructs = trial.method == "sparsegpt"
+    if key in _masks and not reconstructs:
         _masks.move_to_end(key)
         return _masks[key]
     path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
-    if path is not None and path.is_file():
+    if path is not None and path.is_file() and not reconstructs:
         found = load_masks(path)
     else:
         if source:
@@ -195,7 +200,7 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_masks(found, path)
-    _masks[key] = found
+    _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)
     return found

@@ -153,3 +153,7 @@ def test_llm_and_translation_sweeps_prune_and_evaluate_without_fine_tuning(
     capsys.readouterr()
     assert main(["results", "table", str(tmp_path / "sweeps" / "mt")]) == 0
     assert "my-en-de" in capsys.readouterr().out
+    assert (
+        main(["analyze", str(tmp_path / "sweeps" / "qa"), "--out", str(tmp_path / "report")]) == 0
+    )
+    assert "context" in (tmp_path / "report" / "report.md").read_text()
