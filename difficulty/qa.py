@@ -61,19 +61,23 @@ def _evidence(row: dict) -> str:
     )
 
 
-def _triviaqa(row: dict) -> dict:
-    return {
-        "question": row["question"],
-        "answers": row["answer"]["aliases"],
-        "context": _evidence(row),
-    }
+def _question(row: dict) -> dict:
+    return {"question": row["question"], "answers": row["answer"]["aliases"]}
+
+
+def _with_evidence(row: dict) -> dict:
+    return {**_question(row), "context": _evidence(row)}
 
 
 def load_triviaqa() -> tuple[Dataset, Dataset]:
-    """TriviaQA rc as (train, validation) with columns question, answers (aliases), context."""
+    """TriviaQA rc: training questions (question, answers: the aliases) for demonstrations, and
+    validation questions with their evidence as `context` (demonstrations are closed book)."""
     data = load_dataset(*HUB)
     columns = data["train"].column_names
-    return tuple(data[s].map(_triviaqa, remove_columns=columns) for s in ("train", "validation"))
+    return (
+        data["train"].map(_question, remove_columns=columns),
+        data["validation"].map(_with_evidence, remove_columns=columns),
+    )
 
 
 register_task(

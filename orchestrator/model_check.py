@@ -6,20 +6,13 @@ local cache. A hub model that is not here is checked when its trials load it.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoTokenizer
-from transformers.models.auto.modeling_auto import (
-    MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-    MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
-)
-
 from difficulty.tasks import CLASSIFICATION, TaskDef
 from difficulty.translation import tokenizer_code
-from workers.cache import resolve_model
 
 
 def _local(auto, model: str):
     try:
-        return auto.from_pretrained(resolve_model(model), local_files_only=True)
+        return auto.from_pretrained(model, local_files_only=True)
     except (OSError, ValueError, KeyError):
         return None
 
@@ -28,6 +21,13 @@ def model_problem(model: str, task: TaskDef) -> str | None:
     """Why `model` cannot do `task` (one line), or None if it can or cannot be checked offline."""
     if task.kind == CLASSIFICATION:
         return None
+    # imported here: they pull in torch, which a spec of classification tasks does not need
+    from transformers import AutoConfig, AutoTokenizer
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
+
     config = _local(AutoConfig, model)
     if config is None:
         return None

@@ -25,10 +25,17 @@ from difficulty.files import file_format
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.model_check import model_problem
-from pruning.masks import METHODS
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
-PRUNING_METHODS = ("magnitude", "random", "nm", "wanda", "sparsegpt", "rtn")
+# method: the scopes it accepts, its natural one first (pruning.METHODS, without importing torch)
+PRUNING_METHODS = {
+    "magnitude": ("global", "layer"),
+    "random": ("global", "layer"),
+    "nm": ("row",),
+    "wanda": ("row",),
+    "sparsegpt": ("layer",),
+    "rtn": ("global", "layer"),
+}
 PACKAGED_MODELS = {"minilm"}
 
 
@@ -79,7 +86,7 @@ class Pruning(_Strict):
     @model_validator(mode="after")
     def _method_scope(self) -> Pruning:
         """No scope: the method's natural one (magnitude: global, wanda: row, sparsegpt: layer)."""
-        allowed = METHODS.get(self.method, ("global", "layer"))
+        allowed = PRUNING_METHODS[self.method]
         if self.scope is None:
             self.scope = allowed[0]
         elif self.scope not in allowed:

@@ -20,7 +20,10 @@ from workers.train import train
 
 
 def run_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """Prune, fine-tune, evaluate and record one trial; a no-op if its row exists."""
+    """Prune, fine-tune (classification) or not (the LLM settings), evaluate and record one trial.
+
+    A no-op if its row exists.
+    """
     trial = TrialConfig.from_dict(config)
     if has_row(trial.results_dir, trial.trial_key):
         return {"trial_key": trial.trial_key, "skipped": True}

@@ -106,3 +106,10 @@ def test_hub_models_and_tasks_validate_offline(tmp_path):
     assert len(load_spec(path).expand()) == 2 * 2
     path = spec(tmp_path, "facebook/mbart-large-cc25", "flores/en-my", "{language: []}")
     assert {t.difficulty_level for t in load_spec(path).expand()} == {56.0}
+
+
+def test_spec_scopes_are_the_pruning_methods():
+    from orchestrator.spec import PRUNING_METHODS
+    from pruning import METHODS
+
+    assert {m: s for m, s in PRUNING_METHODS.items() if m != "rtn"} == METHODS
