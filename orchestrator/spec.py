@@ -301,6 +301,8 @@ def _keys_at(loc: tuple) -> list[str]:
 
 def _lookup(data: Any, loc: tuple) -> Any:
     for part in loc:
+        if part in ("str", "FileTask") or "[" in str(part):
+            continue  # pydantic's union-branch labels, as in _field_path
         try:
             data = data[part]
         except (KeyError, IndexError, TypeError):

@@ -113,3 +113,10 @@ def test_spec_scopes_are_the_pruning_methods():
     from pruning import METHODS
 
     assert {m: s for m, s in PRUNING_METHODS.items() if m != "rtn"} == METHODS
+
+
+def test_an_unknown_task_kind_names_the_value(tmp_path, capsys):
+    path = spec(tmp_path, "gpt2", "{name: x, kind: summary, train: a.jsonl, eval: a.jsonl}")
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert "tasks[0].kind = 'summary': allowed: 'classification', 'qa'" in err, err
