@@ -45,3 +45,16 @@ def model_problem(model: str, task: TaskDef) -> str | None:
     if config.is_encoder_decoder or config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         return f"is a {config.model_type} model, not a causal (decoder-only) language model"
     return None
+
+
+def window_problem(model: str, length: int) -> str | None:
+    """Why `length`-token calibration windows do not fit `model`, or None (or not checkable)."""
+    from transformers import AutoConfig
+
+    config = _local(AutoConfig, model)
+    window = getattr(config, "max_position_embeddings", None) or getattr(
+        config, "n_positions", None
+    )
+    if isinstance(window, int) and length > window:
+        return f"calibration windows of {length} tokens exceed its {window} positions"
+    return None

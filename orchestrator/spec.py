@@ -24,7 +24,7 @@ from difficulty.axes import axis_levels, check_axis
 from difficulty.files import file_format
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
-from orchestrator.model_check import model_problem
+from orchestrator.model_check import model_problem, window_problem
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 # method: the scopes it accepts, its natural one first (pruning.METHODS, without importing torch)
@@ -362,6 +362,12 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
                 raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
     for i, task in enumerate(resolved):
         _check_evaluation_only(path, i, task, spec)
+    for i, pruning in enumerate(spec.pruning):
+        length = (pruning.options.get("calibration") or {}).get("length", 2048)
+        for j, model in enumerate(spec.models if pruning.method in CALIBRATED else []):
+            problem = window_problem(model, length)
+            if problem:
+                raise SpecError(f"{path}: pruning[{i}] ({pruning.method}): models[{j}] {problem}")
     spec = _absolute_paths(spec)
     if not spec.expand():
         raise SpecError(f"{path}: the grid is empty; check models, tasks, transfer and seeds")

@@ -66,6 +66,10 @@ CASES = {
         "gpt2", lambda f: task("qa", f["qa"]),
         {"pruning": "[{method: sparsegpt, calibration: {file: nope.txt}}]"},
         "calibration.file = 'nope.txt': no such file"),
+    "calibration longer than the model's window": (
+        "gpt2", lambda f: task("qa", f["qa"]),
+        {"pruning": "[{method: wanda, calibration: {dataset: allenai/c4}}]"},
+        "pruning[0] (wanda): models[0] calibration windows of 2048 tokens exceed its 128 positions"),
     "wanda scope": (
         "gpt2", lambda f: task("qa", f["qa"]), {"pruning": "[{method: wanda, scope: global}]"},
         "scope 'global' is not allowed for wanda; allowed: row"),
