@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from datasets import Dataset
 
-from difficulty.tasks import TaskDef, TaskError, get_task
+from difficulty.prompts import PromptSettings
+from difficulty.tasks import CLASSIFICATION, KINDS, TaskDef, TaskError, get_task
 
 
 def _unchanged(train: Dataset, level: float, seed: int, label: str) -> Dataset:
@@ -30,6 +31,10 @@ def _any_task(task: TaskDef, levels: list[float]) -> None:
     return None
 
 
+def _no_prompt(level: float) -> PromptSettings:
+    return PromptSettings()
+
+
 @dataclass(frozen=True)
 class Axis:
     """A difficulty axis: which levels are valid, and what a level does to a task."""
@@ -41,6 +46,8 @@ class Axis:
     max_length: Callable[[float, int], int] = _spec_max_length  # (level, spec's) -> tokens
     check: Callable[[TaskDef, list[float]], None] = _any_task  # raises TaskError
     task_levels: Callable[[TaskDef], list[float]] | None = None  # levels set by the task itself
+    kinds: tuple[str, ...] = (CLASSIFICATION,)  # the task kinds it applies to
+    prompt: Callable[[float], PromptSettings] = _no_prompt  # evaluation-only tasks: the prompt
 
 
 def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Dataset:
@@ -63,6 +70,11 @@ def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Datase
 
 
 def _enough_examples(task: TaskDef, levels: list[float]) -> None:
+    if task.kind != CLASSIFICATION and min(levels) < 1:
+        raise TaskError(
+            f"data_fraction {min(levels):g} subsamples training data, and {task.kind} tasks are "
+            "evaluated without training (use n_eval to subsample the evaluation set)"
+        )
     if task.n_train is None:
         return
     smallest = min(levels)
@@ -111,6 +123,35 @@ def _human_baseline(task: TaskDef, levels: list[float]) -> None:
         )
 
 
+def _has_context(task: TaskDef, levels: list[float]) -> None:
+    if max(levels) > 0 and "context" not in task.text:
+        raise TaskError(
+            "context > 0 needs evidence text (a `context` column), and this task has none"
+        )
+
+
+def _enough_options(task: TaskDef, levels: list[float]) -> None:
+    if task.n_options is not None and max(levels) > task.n_options:
+        raise TaskError(
+            f"num_options {max(levels):g} is more than the {task.n_options} options "
+            "some of its questions have"
+        )
+
+
+def _enough_demonstrations(task: TaskDef, levels: list[float]) -> None:
+    if task.n_train is not None and max(levels) > task.n_train:
+        raise TaskError(f"shots {max(levels):g} is more than its {task.n_train} training examples")
+
+
+def _has_resource(task: TaskDef, levels: list[float]) -> None:
+    if task.resource is None:
+        raise TaskError("language needs the pair's resource size (`resource:` on a file task)")
+
+
+def _whole(low: float):
+    return lambda v: v >= low and float(v).is_integer()
+
+
 AXES: dict[str, Axis] = {
     "data_fraction": Axis(
         "data_fraction",
@@ -118,6 +159,7 @@ AXES: dict[str, Axis] = {
         lambda v: 0 < v <= 1,
         apply=data_fraction,
         check=_enough_examples,
+        kinds=KINDS,
     ),
     "label_noise": Axis(
         "label_noise",
@@ -139,7 +181,56 @@ AXES: dict[str, Axis] = {
         check=_human_baseline,
         task_levels=lambda task: [task.human_baseline],
     ),
+    "context": Axis(
+        "context",
+        "whole numbers of evidence characters >= 0 (0 = closed book)",
+        _whole(0),
+        check=_has_context,
+        kinds=("qa",),
+        prompt=lambda v: PromptSettings(context=int(v)),
+    ),
+    "shots": Axis(
+        "shots",
+        "whole numbers of demonstrations >= 0",
+        _whole(0),
+        check=_enough_demonstrations,
+        kinds=("qa", "multiple_choice"),
+        prompt=lambda v: PromptSettings(shots=int(v)),
+    ),
+    "num_options": Axis(
+        "num_options",
+        "whole numbers of answer options >= 2",
+        _whole(2),
+        check=_enough_options,
+        kinds=("multiple_choice",),
+        prompt=lambda v: PromptSettings(num_options=int(v)),
+    ),
+    "answer_format": Axis(
+        "answer_format",
+        "0 (multiple choice, all options) or 1 (free-form answer, exact match)",
+        lambda v: v in (0, 1),
+        kinds=("multiple_choice",),
+        prompt=lambda v: PromptSettings(free_form=v == 1),
+    ),
+    "language": Axis(
+        "language",
+        "no levels (write language: []): each pair's level is its resource size",
+        lambda v: False,
+        check=_has_resource,
+        task_levels=lambda task: [task.resource],
+        kinds=("translation",),
+    ),
 }
+
+
+def check_axis(axis: str, task: TaskDef, levels: list[float]) -> None:
+    """Raise TaskError if `axis` at `levels` cannot serve `task`."""
+    if task.kind not in AXES[axis].kinds:
+        raise TaskError(
+            f"axis {axis} does not apply to {task.kind} tasks; it applies to "
+            f"{', '.join(AXES[axis].kinds)}"
+        )
+    AXES[axis].check(task, levels)
 
 
 def apply_axis(axis: str, train: Dataset, level: float, seed: int, label: str) -> Dataset:

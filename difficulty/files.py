@@ -10,7 +10,7 @@ from typing import Any
 import datasets
 from datasets import Dataset, load_dataset
 
-from difficulty.tasks import TaskDef, TaskError
+from difficulty.tasks import COLUMNS, TaskDef, TaskError
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
@@ -50,8 +50,49 @@ def label_ids(data: Dataset, column: str, ids: dict[Any, int]) -> Dataset:
     return data.remove_columns(column).add_column(column, values)
 
 
+def _as_list(row: dict) -> dict:
+    return {"answers": [row["answers"]] if isinstance(row["answers"], str) else row["answers"]}
+
+
+def evaluation_task(ref: dict[str, Any]) -> TaskDef:
+    """A TaskDef for local files of an evaluation-only kind, in its columns (tasks.COLUMNS)."""
+    kind = ref["kind"]
+    train, evaluation = read_file(ref["train"]), read_file(ref["eval"])
+    for path, data in ((ref["train"], train), (ref["eval"], evaluation)):
+        missing = [c for c in COLUMNS[kind] if c not in data.column_names]
+        if missing:
+            raise TaskError(
+                f"{path}: no column {missing[0]!r}, which {kind} tasks need "
+                f"({', '.join(COLUMNS[kind])}); columns are {', '.join(data.column_names)}"
+            )
+        if len(data) == 0:
+            raise TaskError(f"{path}: no examples")
+    if kind == "translation" and "languages" not in ref:
+        raise TaskError("a translation task needs languages: [source, target] (e.g. [en, de])")
+    if kind == "qa":
+        with quiet():
+            train, evaluation = train.map(_as_list), evaluation.map(_as_list)
+    has_context = "context" in train.column_names and "context" in evaluation.column_names
+    languages = tuple(ref["languages"]) if "languages" in ref else None
+    return TaskDef(
+        ref["name"],
+        ("question", "context") if has_context else tuple(COLUMNS[kind][:1]),
+        lambda: (train, evaluation),
+        num_labels=0,
+        metric={"qa": "exact_match", "translation": "bleu"}.get(kind, "accuracy_norm_above_chance"),
+        n_train=len(train),
+        kind=kind,
+        max_new_tokens=ref.get("max_new_tokens", 256 if kind == "translation" else 32),
+        n_options=min(map(len, evaluation["choices"])) if kind == "multiple_choice" else None,
+        languages=languages,
+        resource=ref.get("resource"),
+    )
+
+
 def file_task(ref: dict[str, Any]) -> TaskDef:
     """A TaskDef for a local-file task reference (string labels are mapped to ids)."""
+    if ref.get("kind", "classification") != "classification":
+        return evaluation_task(ref)
     text = tuple([ref["text"]] if isinstance(ref["text"], str) else ref["text"])
     label = ref.get("label", "label")
     train, evaluation = read_file(ref["train"]), read_file(ref["eval"])

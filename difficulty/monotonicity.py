@@ -31,9 +31,11 @@ HARDER_WHEN = {
     "context": "lower",
     "shots": "lower",
     "num_options": "higher",
+    "answer_format": "higher",  # 0 multiple choice, 1 free-form answer
+    "language": "lower",  # the level is the pair's resource size: fewer tokens, harder
 }
 # Axes whose levels are properties of different tasks: they are compared across tasks of a model.
-CROSS_TASK_AXES = {"human_gap"}
+CROSS_TASK_AXES = {"human_gap", "language"}
 
 REFERENCE = ["model", "task", "difficulty_axis", "difficulty_level", "seed"]
 FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "transfer"]

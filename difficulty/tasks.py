@@ -13,9 +13,21 @@ class TaskError(ValueError):
     """A task that cannot be resolved or loaded; the message is meant for the user."""
 
 
+CLASSIFICATION = "classification"
+# evaluated without fine-tuning (transfer `none`), by prompting a pretrained language model
+EVALUATION_ONLY = ("qa", "multiple_choice", "translation")
+KINDS = (CLASSIFICATION, *EVALUATION_ONLY)
+# the columns each evaluation-only kind's (train, eval) datasets hold, after loading
+COLUMNS = {
+    "qa": ("question", "answers"),  # answers: every alias; an optional `context` (evidence text)
+    "multiple_choice": ("question", "choices", "answer"),  # answer: index into choices
+    "translation": ("source", "target"),
+}
+
+
 @dataclass(frozen=True)
 class TaskDef:
-    """A classification (or regression, num_labels=1) task and how to load it."""
+    """A task and how to load it: classification (regression if num_labels=1) or evaluation-only."""
 
     name: str
     text: tuple[str, ...]  # one column, or two for sentence pairs
@@ -25,6 +37,11 @@ class TaskDef:
     metric: str = "accuracy"  # the primary metric: accuracy | f1 | matthews | pearson
     n_train: int | None = None  # size of the training set, where known without loading it
     human_baseline: float | None = None  # human score on `metric` (0..1), for the human_gap axis
+    kind: str = CLASSIFICATION  # one of KINDS; evaluation-only kinds load COLUMNS[kind]
+    max_new_tokens: int = 32  # generation cap (qa, translation)
+    n_options: int | None = None  # multiple_choice: the fewest options any question has
+    languages: tuple[str, str] | None = None  # translation: (source, target) ISO 639-1 codes
+    resource: float | None = None  # translation: the pair's resource size, for the language axis
 
 
 TASKS: dict[str, TaskDef] = {}

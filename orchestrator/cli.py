@@ -31,6 +31,7 @@ def _summary(spec: SweepSpec) -> str:
         f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
         f"  seeds       {', '.join(map(str, spec.seeds))}",
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
+        + (f", {spec.resources.memory} memory" if spec.resources.memory else "")
         + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
         f"{len(trials)} trials",
     ]

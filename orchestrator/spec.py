@@ -19,10 +19,12 @@ from pydantic import (
     model_validator,
 )
 
-from difficulty import AXES, TaskError, get_task
-from difficulty.axes import axis_levels
+from difficulty import AXES, TaskDef, TaskError, get_task
+from difficulty.axes import axis_levels, check_axis
 from difficulty.files import file_format
 from difficulty.glue import glue_files
+from difficulty.tasks import CLASSIFICATION, KINDS
+from orchestrator.model_check import model_problem, window_problem
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 # method -> the scopes it takes, its natural one first: pruning.METHODS, restated here so that
@@ -63,6 +65,10 @@ class FileTask(_Strict):
     text: str | list[str] | None = None
     label: str = "label"
     dir: str | None = None
+    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]  # None = classification
+    languages: list[str] | None = Field(None, min_length=2, max_length=2)  # translation: src, tgt
+    resource: float | None = Field(None, gt=0)  # translation: the pair's resource size
+    max_new_tokens: int | None = Field(None, gt=0)  # generation cap for this task
 
 
 class Pruning(_Strict):
@@ -109,6 +115,31 @@ class Pruning(_Strict):
         return dict(self.model_extra or {})
 
 
+CALIBRATION_KEYS = ("dataset", "file", "n", "length", "data_files", "split", "text")
+CALIBRATED = ("wanda", "sparsegpt")
+
+
+def _calibration_problem(method: str, source: Any) -> str | None:
+    """What is wrong with a pruning method's `calibration` option, or None."""
+    example = "{dataset: allenai/c4, n: 128, length: 2048} or {file: calib.txt}"
+    if method not in CALIBRATED:
+        return None if source is None else f"{method} takes no calibration"
+    if not isinstance(source, dict):
+        return f"{method} needs calibration text, e.g. calibration: {example}"
+    unknown = [k for k in source if k not in CALIBRATION_KEYS]
+    if unknown:
+        return f"unknown calibration key {unknown[0]!r}; allowed: {', '.join(CALIBRATION_KEYS)}"
+    if ("dataset" in source) == ("file" in source):
+        return f"calibration names one of dataset (a hub name) or file, e.g. {example}"
+    for key in ("n", "length"):
+        value = source.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return f"calibration.{key} = {value!r} is not a positive whole number"
+    if "file" in source and not Path(source["file"]).expanduser().is_file():
+        return f"calibration.file = {source['file']!r}: no such file"
+    return None
+
+
 class Train(_Strict):
     epochs: float = Field(3, gt=0)
     max_steps: int | None = Field(None, gt=0)
@@ -127,6 +158,9 @@ class Train(_Strict):
     lora_alpha: float = Field(16, gt=0)
     lora_dropout: float = Field(0.1, ge=0, lt=1)
     lora_targets: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    max_new_tokens: int | None = Field(None, gt=0)
+    num_beams: int | None = Field(None, gt=0)
+    prompt_length: int | None = Field(None, gt=1)
 
 
 class Resources(_Strict):
@@ -282,6 +316,8 @@ def _keys_at(loc: tuple) -> list[str]:
 
 def _lookup(data: Any, loc: tuple) -> Any:
     for part in loc:
+        if part in ("str", "FileTask") or "[" in str(part):
+            continue  # pydantic's union-branch labels, as in _field_path
         try:
             data = data[part]
         except (KeyError, IndexError, TypeError):
@@ -330,12 +366,23 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
         raise SpecError(_one_line(path, data, e)) from None
-    for i, task in enumerate(spec.tasks):
-        _check_task(path, i, task, spec.difficulty)
+    for i, pruning in enumerate(spec.pruning):
+        problem = _calibration_problem(pruning.method, pruning.options.get("calibration"))
+        if problem:
+            raise SpecError(f"{path}: pruning[{i}] ({pruning.method}): {problem}")
+    resolved = [_check_task(path, i, task, spec.difficulty) for i, task in enumerate(spec.tasks)]
     for i, model in enumerate(spec.models):
         if model not in PACKAGED_MODELS and re.match(r"^(\.{0,2}/|~)", model):
             if not Path(model).expanduser().exists():
                 raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
+    for i, task in enumerate(resolved):
+        _check_evaluation_only(path, i, task, spec)
+    for i, pruning in enumerate(spec.pruning):
+        length = (pruning.options.get("calibration") or {}).get("length", 2048)
+        for j, model in enumerate(spec.models if pruning.method in CALIBRATED else []):
+            problem = window_problem(model, length)
+            if problem:
+                raise SpecError(f"{path}: pruning[{i}] ({pruning.method}): models[{j}] {problem}")
     spec = _absolute_paths(spec)
     if not spec.expand():
         raise SpecError(f"{path}: the grid is empty; check models, tasks, transfer and seeds")
@@ -358,7 +405,23 @@ def _absolute_paths(spec: SweepSpec) -> SweepSpec:
     return spec.model_copy(update={"storage": storage, "tasks": tasks})
 
 
-def _check_task(path: str, i: int, task: str | FileTask, difficulty: dict[str, list]) -> None:
+def _check_evaluation_only(path: str, i: int, task: TaskDef, spec: SweepSpec) -> None:
+    """An evaluation-only task runs without fine-tuning, on models that can do it."""
+    if task.kind == CLASSIFICATION:
+        return
+    trained = [t for t in spec.transfer if t not in ("dense", "none")]
+    if trained:
+        raise SpecError(
+            f"{path}: tasks[{i}] ({task.name}) is a {task.kind} task, evaluated without "
+            f"fine-tuning: transfer must be dense (unpruned) or none, not {trained[0]}"
+        )
+    for j, model in enumerate(spec.models):
+        problem = model_problem(model, task)
+        if problem:
+            raise SpecError(f"{path}: models[{j}] = {model!r} {problem} (tasks[{i}] {task.name})")
+
+
+def _check_task(path: str, i: int, task: str | FileTask, difficulty: dict[str, list]) -> TaskDef:
     """The task resolves, its files exist and have the columns, and the axis can serve it."""
     if isinstance(task, str):
         where, ref = f"tasks[{i}] = {task!r}", {"name": task}
@@ -367,9 +430,10 @@ def _check_task(path: str, i: int, task: str | FileTask, difficulty: dict[str, l
     try:
         resolved = get_task(ref)
         ((axis, levels),) = difficulty.items()
-        AXES[axis].check(resolved, levels)
+        check_axis(axis, resolved, levels)
     except TaskError as e:
         raise SpecError(f"{path}: {where}: {e}") from None
+    return resolved
 
 
 def _check_files(path: str, i: int, task: FileTask) -> dict[str, Any]:
@@ -381,7 +445,8 @@ def _check_files(path: str, i: int, task: FileTask) -> dict[str, Any]:
                 f"{path}: tasks[{i}].{(given or ['label'])[0]}: a task with `dir` (GLUE's TSV "
                 "layout) takes only name and dir"
             )
-    for key in ("train", "eval", "text"):
+    evaluation_only = task.kind not in (None, CLASSIFICATION)
+    for key in ("train", "eval") if evaluation_only else ("train", "eval", "text"):
         if task.dir is None and getattr(task, key) is None:
             raise SpecError(
                 f"{path}: tasks[{i}].{key} is required (or `dir`, for GLUE's TSV files)"

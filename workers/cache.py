@@ -15,10 +15,18 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+)
 
 from difficulty import AXES, TaskDef, apply_axis, get_task
+from difficulty.prompts import Prompts, build_prompts
 from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
+from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
 
 
@@ -69,6 +77,45 @@ def pretrained(model: str, num_labels: int, seed: int) -> PreTrainedModel:
         if name != fresh.base_model_prefix:
             child.apply(fresh._init_weights)
     return fresh
+
+
+@lru_cache(maxsize=1)  # a 7B model is 14 GB in bf16: one in memory per worker
+def _language_model(model: str, kind: str) -> PreTrainedModel:
+    auto = AutoModelForSeq2SeqLM if kind == "translation" else AutoModelForCausalLM
+    dtype = torch.float32
+    if torch.cuda.is_available():
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return _from_pretrained(auto, model, dtype=dtype).eval()
+
+
+def language_model(model: str, kind: str) -> PreTrainedModel:
+    """A fresh copy of a pretrained causal LM, or encoder-decoder for translation (bf16 on GPU)."""
+    return copy.deepcopy(_language_model(model, kind))
+
+
+@lru_cache(maxsize=8)
+def _task_def(task_json: str) -> TaskDef:
+    return get_task(json.loads(task_json))
+
+
+def task_def(trial: TrialConfig) -> TaskDef:
+    """The trial's task, resolved once per worker."""
+    return _task_def(json.dumps(trial.task, sort_keys=True))
+
+
+@lru_cache(maxsize=4)
+def _task_splits(task_json: str) -> tuple:
+    return _task_def(task_json).load()
+
+
+def prompts(trial: TrialConfig) -> Prompts:
+    """The trial's evaluation prompts: its first n_eval questions at its level, seeded draws."""
+    task_json = json.dumps(trial.task, sort_keys=True)
+    train, evaluation = _task_splits(task_json)
+    if trial.train.n_eval is not None:
+        evaluation = evaluation.select(range(min(trial.train.n_eval, len(evaluation))))
+    settings = AXES[trial.difficulty_axis].prompt(trial.difficulty_level)
+    return build_prompts(_task_def(task_json), train, evaluation, settings, trial.seed)
 
 
 @dataclass(frozen=True)
@@ -125,25 +172,35 @@ MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 M
 
 
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
-    """The trial's masks: from this process, else the sweep's mask store, else computed (once)."""
+    """The trial's masks: from this process, else the sweep's mask store, else computed (once).
+
+    SparseGPT is computed every time: it also rewrites the kept weights, which its masks alone
+    do not reproduce.
+    """
     options = dict(trial.pruning_options)
+    source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
     if trial.method == "random":
         options["seed"] = trial.seed  # the random control draws a new mask per seed
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = model_fingerprint(model.base_model)
-    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, None)
-    if key in _masks:
+    calibration_id = source_id(source) if source else None
+    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, calibration_id)
+    reconstructs = trial.method == "sparsegpt"
+    if key in _masks and not reconstructs:
         _masks.move_to_end(key)
         return _masks[key]
     path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
-    if path is not None and path.is_file():
+    if path is not None and path.is_file() and not reconstructs:
         found = load_masks(path)
     else:
+        if source:
+            ids = calibration_ids(tokenizer(trial.model), source)
+            options["calibration"] = calibration_batches(model, ids)
         found = compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_masks(found, path)
-    _masks[key] = found
+    _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)
     return found

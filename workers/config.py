@@ -32,9 +32,14 @@ class TrainConfig:
     lora_alpha: float = 16
     lora_dropout: float = 0.1
     lora_targets: tuple[str, ...] | None = None  # module names; None = peft's default per model
+    # evaluation-only tasks (qa, multiple_choice, translation); None = the task's or model's own
+    max_new_tokens: int | None = None  # generation cap; None = the task's (qa 32, translation 256)
+    num_beams: int | None = None  # beam width of translation; None = 5
+    prompt_length: int | None = None  # prompt tokens kept (their end); None = the model's window
 
 
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
+GENERATION_FIELDS = ("max_new_tokens", "num_beams", "prompt_length")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ class TrialConfig:
             identity["train"].pop("eval_each_epoch")
         if self.transfer != "lora":
             for name in LORA_FIELDS:
+                identity["train"].pop(name)
+        for name in GENERATION_FIELDS:
+            if getattr(self.train, name) is None:
                 identity["train"].pop(name)
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]

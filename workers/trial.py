@@ -1,4 +1,4 @@
-"""One trial, as the paper's method section reads: prune, fine-tune, evaluate, record."""
+"""One trial, as the paper's method section reads: prune, fine-tune (or not), evaluate, record."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from typing import Any
 
 import torch
 
+from difficulty.tasks import CLASSIFICATION
 from pruning import measure_sparsity, prunable_parameters
 from results.store import has_row, write_trial
 from workers import cache, transfer
 from workers.config import TrialConfig
-from workers.evaluate import evaluate
+from workers.evaluate import evaluate, evaluate_prompts
 from workers.record import failed_row, identity, record
 from workers.train import train
 
 
 def run_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """Prune, fine-tune, evaluate and record one trial; a no-op if its row exists."""
+    """Prune, fine-tune (classification) or not (the LLM settings), evaluate and record one trial.
+
+    A no-op if its row exists.
+    """
     trial = TrialConfig.from_dict(config)
     if has_row(trial.results_dir, trial.trial_key):
         return {"trial_key": trial.trial_key, "skipped": True}
@@ -28,23 +32,41 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
         return record(trial, row, metric_name="noop", metric=0.0, actual_sparsity=trial.sparsity)
     torch.set_num_threads(max(1, int(trial.cpus)))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if cache.task_def(trial).kind == CLASSIFICATION:
+        measured = fine_tune_and_evaluate(trial, device)
+    else:
+        measured = evaluate_pretrained(trial, device)
+    return record(
+        trial,
+        row,
+        device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        **measured,
+    )
 
+
+def prune(model: torch.nn.Module, trial: TrialConfig, device: torch.device):
+    """The trial's masks, applied as its transfer mode says; (masks, after-step constraint, s)."""
+    clock = time.perf_counter()
+    masks = {} if trial.transfer == "dense" else cache.masks(model, trial)
+    model.to(device)
+    after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
+    return masks, after_step, time.perf_counter() - clock
+
+
+def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str, Any]:
+    """Classification: prune a pretrained encoder, fine-tune it (unless `none`), evaluate it."""
     clock = time.perf_counter()
     data = cache.task_data(trial)  # tokenized once per worker process
     model = cache.pretrained(trial.model, data.num_labels, trial.seed)  # loaded once per worker
     ready_s = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    masks = {} if trial.transfer == "dense" else cache.masks(model, trial)
-    model.to(device)
-    after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
-    prune_s = time.perf_counter() - clock
+    masks, after_step, prune_s = prune(model, trial, device)
 
     def score() -> float:  # per-epoch evaluation (train.eval_each_epoch); its time is in train_s
         return evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)[1]
 
     clock = time.perf_counter()
-    if trial.transfer != "none":
+    if trial.transfer != "none":  # `none`: the pruned body with its untrained head, as it is
         per_epoch = score if trial.train.eval_each_epoch else None
         train(model, data.train, trial.train, trial.seed, after_step, per_epoch)
     train_s = time.perf_counter() - clock
@@ -58,21 +80,47 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     # measured on the pruned tensors as they are; under lora: the frozen base, not merged with
     # the adapters (a merged weight is dense)
     measured = transfer.base_names(model, list(masks)) or list(prunable_parameters(model))
-    return record(
-        trial,
-        row,
+    return dict(
         metric_name=metric_name,
         metric=metric,
-        metrics=json.dumps({k: v if math.isfinite(v) else None for k, v in metrics.items()}),
+        metrics=_json(metrics),
         actual_sparsity=measure_sparsity(model, measured),
         n_train=len(data.train["labels"]),
         n_eval=len(data.eval["labels"]),
         prune_s=prune_s,
         train_s=train_s,
         eval_s=eval_s,
-        device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         ready_s=ready_s,
     )
+
+
+def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, Any]:
+    """QA, multiple choice, translation: prune a pretrained LM and evaluate it, no fine-tuning."""
+    clock = time.perf_counter()
+    prompts = cache.prompts(trial)  # the evaluation set at the trial's level, as prompts
+    model = cache.language_model(trial.model, cache.task_def(trial).kind).to(device)
+    ready_s = time.perf_counter() - clock
+
+    masks, _, prune_s = prune(model, trial, device)
+
+    clock = time.perf_counter()
+    tokenizer = cache.tokenizer(trial.model)
+    metric_name, metric, metrics = evaluate_prompts(model, tokenizer, prompts, trial.train)
+    eval_s = time.perf_counter() - clock
+    return dict(
+        metric_name=metric_name,
+        metric=metric,
+        metrics=_json(metrics),
+        actual_sparsity=measure_sparsity(model, list(masks) or list(prunable_parameters(model))),
+        n_eval=len(prompts.contexts),
+        prune_s=prune_s,
+        eval_s=eval_s,
+        ready_s=ready_s,
+    )
+
+
+def _json(metrics: dict[str, float]) -> str:
+    return json.dumps({k: v if math.isfinite(v) else None for k, v in metrics.items()})
 
 
 def run_with_retries(config: dict[str, Any], retries: int) -> dict[str, Any]:

@@ -96,3 +96,64 @@ def test_failing_trials_are_recorded_and_resume_runs_them_again(ray_local, tmp_p
     assert main(["resume", str(tmp_path / "sweeps" / "tiny")]) == 1  # failed rows are not done rows
     assert "0 already done, 0 ran, 2 failed" in capsys.readouterr().out
     assert len(rows(tmp_path / "sweeps" / "tiny")) == 2
+
+
+def llm_spec(name: str, storage, model: str, task: dict, difficulty: str, pruning: str) -> str:
+    return (
+        f"name: {name}\nstorage: {storage}\nmodels: [{model}]\ntasks: [{json.dumps(task)}]\n"
+        f"difficulty: {difficulty}\npruning: {pruning}\nsparsities: [0.5]\n"
+        "transfer: [dense, none]\nseeds: [1]\nretries: 0\n"
+        "train: {n_eval: 3, eval_batch_size: 2, max_new_tokens: 4, num_beams: 2}\n"
+    )
+
+
+def test_llm_and_translation_sweeps_prune_and_evaluate_without_fine_tuning(
+    ray_local, tiny_gpt2_lm, tiny_mbart, tmp_path, capsys
+):
+    from tests.conftest import pair_rows, qa_rows, write_jsonl
+
+    calibration = tmp_path / "calibration.txt"
+    calibration.write_text("the sky is blue on a clear day and paris is the capital of france " * 8)
+    qa = {"name": "my-qa", "kind": "qa", "train": write_jsonl(tmp_path / "qa.jsonl", qa_rows()),
+          "eval": write_jsonl(tmp_path / "qa-eval.jsonl", qa_rows())}  # fmt: skip
+    wanda = f"{{method: wanda, calibration: {{file: {calibration}, n: 2, length: 16}}}}"
+    spec = tmp_path / "qa.yaml"
+    spec.write_text(llm_spec("qa", tmp_path / "sweeps", tiny_gpt2_lm, qa, "{context: [0, 40]}",
+                             f"[{{method: magnitude}}, {wanda}]"))  # fmt: skip
+    assert main(["submit", str(spec)]) == 0
+    got = rows(tmp_path / "sweeps" / "qa")
+    assert len(got) == 2 * (1 + 2)  # two context levels × (dense + magnitude and wanda at 0.5)
+    assert {r["status"] for r in got} == {"ok"} and {r["transfer"] for r in got} == {
+        "dense",
+        "none",
+    }
+    for r in got:
+        assert r["metric_name"] == "exact_match" and r["difficulty_axis"] == "context"
+        assert set(json.loads(r["metrics"])) == {"exact_match", "f1"}
+        assert r["n_train"] == 0 and r["n_eval"] == 3 and r["train_s"] == 0
+        pruned = r["transfer"] == "none"
+        assert abs(r["actual_sparsity"] - (0.5 if pruned else 0.0)) < 0.01, r
+    assert {r["method"] for r in got if r["transfer"] == "none"} == {"magnitude", "wanda"}
+    # one mask set per method, shared by the levels; wanda's key includes its calibration text
+    assert len(list((tmp_path / "sweeps" / "qa" / "masks").glob("*.safetensors"))) == 2
+
+    task = {"name": "my-en-de", "kind": "translation", "languages": ["en", "de"], "resource": 7,
+            "train": write_jsonl(tmp_path / "pairs.jsonl", pair_rows()),
+            "eval": write_jsonl(tmp_path / "pairs-eval.jsonl", pair_rows())}  # fmt: skip
+    spec = tmp_path / "mt.yaml"
+    spec.write_text(llm_spec("mt", tmp_path / "sweeps", tiny_mbart, task, "{language: []}",
+                             "[{method: magnitude}]"))  # fmt: skip
+    assert main(["submit", str(spec)]) == 0
+    got = rows(tmp_path / "sweeps" / "mt")
+    assert sorted(r["transfer"] for r in got) == ["dense", "none"]
+    for r in got:
+        assert r["status"] == "ok" and r["metric_name"] == "bleu" and r["difficulty_level"] == 7
+        assert set(json.loads(r["metrics"])) == {"bleu", "chrf"} and 0 <= r["metric"] <= 100
+    assert abs(max(r["actual_sparsity"] for r in got) - 0.5) < 0.01
+    capsys.readouterr()
+    assert main(["results", "table", str(tmp_path / "sweeps" / "mt")]) == 0
+    assert "my-en-de" in capsys.readouterr().out
+    assert (
+        main(["analyze", str(tmp_path / "sweeps" / "qa"), "--out", str(tmp_path / "report")]) == 0
+    )
+    assert "context" in (tmp_path / "report" / "report.md").read_text()
