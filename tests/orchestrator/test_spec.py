@@ -148,7 +148,8 @@ def test_spec_knows_the_pruning_librarys_methods_and_scopes():
 
 def test_each_method_gets_its_natural_scope_and_nm_its_own_sparsity():
     spec = validate_spec({**SPEC, "sparsities": [0.3, 0.6], "pruning": [
-        {"method": "magnitude"}, {"method": "wanda"}, {"method": "nm", "keep": 2, "of": 4}]})  # fmt: skip
+        {"method": "magnitude"}, {"method": "wanda", "calibration": {"dataset": "allenai/c4", "length": 128}},
+        {"method": "nm", "keep": 2, "of": 4}]})  # fmt: skip
     got = sorted({(t.method, t.scope, t.sparsity) for t in spec.expand()})
     assert got == [("magnitude", "global", 0.3), ("magnitude", "global", 0.6), ("nm", "row", 0.5),
                    ("wanda", "row", 0.3), ("wanda", "row", 0.6)]  # fmt: skip
