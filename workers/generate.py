@@ -30,29 +30,32 @@ def answers(
     stop: tuple[str, ...],
 ) -> list[str]:
     """Greedy continuations of each prompt, cut at the first stop string."""
-    model.eval()
-    device = next(model.parameters()).device
     tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
     out = []
-    for start in range(0, len(prompts), batch_size):
-        batch = tokenizer(
-            prompts[start : start + batch_size],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length - max_new_tokens,
-        ).to(device)
-        with autocast(device):
-            ids = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=tokenizer.pad_token_id,
-            )
+    limit = max_length - max_new_tokens
+    for batch, ids in _generated(model, tokenizer, prompts, batch_size, limit, num_beams=1,
+                                 max_new_tokens=max_new_tokens,
+                                 pad_token_id=tokenizer.pad_token_id):  # fmt: skip
         new = ids[:, batch["input_ids"].shape[1] :]
         out += [cut(t, stop) for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
     return out
+
+
+def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: int, **generate):
+    """(tokenized batch, generated ids) for each batch of `texts`, greedy unless told otherwise."""
+    model.eval()
+    device = next(model.parameters()).device
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(
+            texts[start : start + batch_size],
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+        ).to(device)
+        with autocast(device):
+            ids = model.generate(**batch, do_sample=False, **generate)
+        yield batch, ids
 
 
 def language_start(model: torch.nn.Module, tokenizer, target: str) -> dict[str, int]:
@@ -76,29 +79,13 @@ def translations(
     num_beams: int,
 ) -> list[str]:
     """Beam-search translations of `sources` from languages[0] into languages[1]."""
-    model.eval()
-    device = next(model.parameters()).device
     tokenizer.padding_side, tokenizer.truncation_side = "right", "right"
     if hasattr(tokenizer, "src_lang"):  # mBART, NLLB, M2M-100 tag the source with its language
         tokenizer.src_lang = tokenizer_code(tokenizer, languages[0])
     start_with = language_start(model, tokenizer, languages[1])
     out = []
-    for start in range(0, len(sources), batch_size):
-        batch = tokenizer(
-            sources[start : start + batch_size],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-        ).to(device)
-        with autocast(device):
-            ids = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                num_beams=num_beams,
-                do_sample=False,
-                early_stopping=True,
-                **start_with,
-            )
+    for _, ids in _generated(model, tokenizer, sources, batch_size, max_length,
+                             max_new_tokens=max_new_tokens, num_beams=num_beams,
+                             early_stopping=True, **start_with):  # fmt: skip
         out += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
     return out
