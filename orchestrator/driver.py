@@ -16,14 +16,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 import yaml
 
 from orchestrator.spec import SweepSpec
-from results.store import read_sweep
+from results.store import read_sweep, write_bytes
 from workers.config import TrialConfig
 
 # Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results
@@ -56,19 +55,7 @@ class Outcome:
 def save_spec(spec: SweepSpec) -> None:
     """Keep the spec beside its results, so `resume` and `status` need only the sweep's dir."""
     text = yaml.safe_dump(spec.model_dump(), sort_keys=False).encode()
-    if "://" in spec.storage:
-        import pyarrow.fs as pafs
-
-        fs, root = pafs.FileSystem.from_uri(spec.sweep_dir)
-        fs.create_dir(root, recursive=True)
-        with fs.open_output_stream(f"{root}/spec.yaml") as f:  # an object PUT is atomic
-            f.write(text)
-        return
-    directory = Path(spec.sweep_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".spec.yaml.{os.getpid()}.tmp"
-    tmp.write_bytes(text)
-    os.replace(tmp, directory / "spec.yaml")
+    write_bytes(f"{spec.sweep_dir}/spec.yaml", text)
 
 
 def done_keys(spec: SweepSpec) -> set[str]:

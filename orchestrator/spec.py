@@ -25,6 +25,7 @@ from difficulty.files import file_format
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.model_check import model_problem, window_problem
+from results.store import read_bytes
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 # method -> the scopes it takes, its natural one first: pruning.METHODS, restated here so that
@@ -345,7 +346,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file; raises SpecError with one line naming file and field."""
     path = str(path)
     try:
-        text = Path(path).read_text()
+        text = read_bytes(path).decode()
     except OSError as e:
         raise SpecError(f"{path}: cannot read spec: {e.strerror or e}") from None
     try:

@@ -24,16 +24,7 @@ def locate(name_or_dir: str, storage: str = "./sweeps") -> str:
 
 def stored_spec(sweep_dir: str) -> SweepSpec:
     """The spec saved beside a sweep's results by its last submit."""
-    if "://" in sweep_dir:
-        import pyarrow.fs as pafs
-        import yaml
-
-        from orchestrator.spec import validate_spec
-
-        fs, root = pafs.FileSystem.from_uri(sweep_dir)
-        with fs.open_input_stream(f"{root}/spec.yaml") as f:
-            return validate_spec(yaml.safe_load(f.read()), f"{sweep_dir}/spec.yaml")
-    return load_spec(Path(sweep_dir, "spec.yaml"))
+    return load_spec(f"{sweep_dir}/spec.yaml")
 
 
 @dataclass

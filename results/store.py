@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,15 +88,35 @@ def fragment_path(results_dir: str, trial_key: str) -> str:
     return f"{results_dir.rstrip('/')}/{trial_key}.parquet"
 
 
-def _write_atomic(fs: pafs.FileSystem, table: pa.Table, final: str, **options: Any) -> None:
+def _write_atomic(fs: pafs.FileSystem, final: str, write: Callable[[str], None]) -> None:
+    """Call `write(path)` so that readers of `final` never see half a file."""
     if isinstance(fs, pafs.LocalFileSystem):
-        # temporary name in the same directory, then rename: readers never see half a file
+        # temporary name in the same directory, then rename
         directory, name = final.rsplit("/", 1)
         tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, tmp, **options)
+        write(tmp)
         os.replace(tmp, final)
     else:
-        pq.write_table(table, final, filesystem=fs, **options)  # an object PUT is atomic
+        write(final)  # an object PUT is atomic
+
+
+def write_bytes(location: str, data: bytes) -> None:
+    """Write a small file of the sweep (its spec.yaml) atomically, locally or on object storage."""
+    fs, final = _filesystem(location)
+    fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
+
+    def write(path: str) -> None:
+        with fs.open_output_stream(path) as f:
+            f.write(data)
+
+    _write_atomic(fs, final, write)
+
+
+def read_bytes(location: str) -> bytes:
+    """Read a small file of the sweep, locally or from object storage."""
+    fs, path = _filesystem(location)
+    with fs.open_input_stream(path) as f:
+        return f.read()
 
 
 def write_trial(results_dir: str, row: dict[str, Any]) -> str:
@@ -104,7 +125,7 @@ def write_trial(results_dir: str, row: dict[str, Any]) -> str:
     fs, root = _filesystem(results_dir)
     final = fragment_path(root, row["trial_key"])
     fs.create_dir(root, recursive=True)
-    _write_atomic(fs, table, final)
+    _write_atomic(fs, final, lambda path: pq.write_table(table, path, filesystem=fs))
     return final
 
 
@@ -284,7 +305,9 @@ def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
     rows = dedup(table)
     fs, root = _filesystem(results_dir)
     path = f"{root}/{COMPACTED}{uuid.uuid4().hex}.parquet"
-    _write_atomic(fs, rows, path, row_group_size=row_group_size)
+    _write_atomic(
+        fs, path, lambda to: pq.write_table(rows, to, filesystem=fs, row_group_size=row_group_size)
+    )
     kept = []
     removed = 0
     for before, now in zip(files, fs.get_file_info([info.path for info in files])):
