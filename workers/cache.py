@@ -130,8 +130,8 @@ class TaskData:
 
 @lru_cache(maxsize=8)
 def _tokenized(model: str, task_json: str, max_length: int) -> tuple[TaskDef, dict, dict, Dataset]:
-    task = get_task(json.loads(task_json))
-    train, evaluation = task.load()
+    task = _task_def(task_json)
+    train, evaluation = _task_splits(task_json)
     tok = tokenizer(model)
 
     def encode(data: Dataset) -> dict[str, torch.Tensor]:
@@ -171,6 +171,14 @@ _masks: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
 MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 MB of bools)
 
 
+def _compute_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, source) -> dict:
+    """Masks computed now, from the calibration text's activations where the method needs them."""
+    if source:  # wanda, sparsegpt: activations of the calibration text
+        ids = calibration_ids(tokenizer(trial.model), source)
+        options = {**options, "calibration": calibration_batches(model, ids)}
+    return compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
+
+
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
     """The trial's masks: from this process, else the sweep's mask store, else computed (once).
 
@@ -181,22 +189,20 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
     if trial.method == "random":
         options["seed"] = trial.seed  # the random control draws a new mask per seed
+    if trial.method == "sparsegpt":  # rewrites the kept weights too: never from a cache
+        return _compute_masks(model, trial, options, source)
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
     key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, calibration_id)
-    reconstructs = trial.method == "sparsegpt"
-    if key in _masks and not reconstructs:
+    if key in _masks:
         _masks.move_to_end(key)
         return _masks[key]
     path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
-    if path is not None and path.is_file() and not reconstructs:
+    if path is not None and path.is_file():
         found = load_masks(path)
     else:
-        if source:
-            ids = calibration_ids(tokenizer(trial.model), source)
-            options["calibration"] = calibration_batches(model, ids)
-        found = compute_masks(model, trial.method, trial.sparsity, trial.scope, **options)
+        found = _compute_masks(model, trial, options, source)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_masks(found, path)
