@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pyarrow.fs as pafs
 import pytest
 
@@ -56,3 +60,13 @@ def test_a_write_that_fails_leaves_the_old_file_and_nothing_beside_it(root):
     fs, path = storage.filesystem(root)
     listing = fs.get_file_info(pafs.FileSelector(path))
     assert [info.base_name for info in listing] == ["x.txt"]  # hidden temporaries included
+
+
+def test_storage_and_schema_import_no_model_stack():
+    code = (
+        "import sys, results.storage, results.schema; "
+        "print([m for m in ('torch', 'datasets', 'transformers') if m in sys.modules])"
+    )
+    root = Path(__file__).resolve().parents[2]
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert ran.stdout.strip() == "[]", ran.stderr
