@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from orchestrator.search import DENSE, CurveSearch, SearchSpace
+from orchestrator.search import DENSE, CurveSearch, SearchSpace, trial_counts
 
 SEEDS = 3
 FLOOR = 0.5
@@ -120,6 +120,13 @@ def main() -> None:
                 + "  ".join(f"{m:>5.3f}/{f:.3f}" for m, f in rates)
                 + f"  {np.mean([r.non_monotone for r in runs]):>12.3f}"
             )
+    for confirm in (0, 3):
+        counts = trial_counts(SearchSpace(confirm_seeds=confirm), curves=1, seeds=SEEDS)
+        print(
+            f"validate, one curve, {SEEDS} seeds, confirm_seeds {confirm}: grid {counts.grid}, "
+            f"search worst {counts.search_worst} ({counts.search_worst / counts.grid:.2f}x), "
+            f"expected {counts.search_expected:.1f} ({counts.search_expected / counts.grid:.2f}x)"
+        )
     print(f"({time.perf_counter() - start:.1f} s)")
 
 

@@ -7,6 +7,13 @@ least (1 - x) · dense, dense being the mean over the seeds of the curve's dense
 trials. A probe at one sparsity answers every drop; the next probe halves the widest open
 bracket, so with two drops a monotone curve needs at most 2 · ceil(log2(grid points)) probes.
 
+Why the mean over seeds decides: a probe's seeds run in parallel, so waiting for all of them costs
+no latency; the mean is what the paper compares with the dense mean; and a per-seed or majority
+rule would turn one noisy seed into a different bracket. `min_seeds` only guards against probes
+whose trials failed; `confirm_seeds` is the noise guard (see benchmarks/bench_search.py for what
+it buys: at seed noise 0.01-0.02 the 1% breaking point is often one grid step off, whatever is
+done, because 1% of 0.9 is about the standard error of a 3-seed mean).
+
 Pure Python: the driver turns `Probe`s into trials and their results into `observe` calls.
 """
 
@@ -102,7 +109,7 @@ class CurveSearch:
         search = cls(space, seeds, dense_metric)
         by_sparsity: dict[float, dict[int, float | None]] = {}
         for row in rows:
-            ok = row.get("status", "ok") == "ok" and row["metric"] is not None
+            ok = row.get("status", "ok") == "ok" and not _missing_value(row["metric"])
             metric = float(row["metric"]) if ok else None
             by_sparsity.setdefault(space.snap(row["sparsity"]), {})[int(row["seed"])] = metric
         for sparsity, metrics in by_sparsity.items():
@@ -243,6 +250,10 @@ class CurveSearch:
     def _ends(self, lo: int, hi: int) -> list[float]:
         """The probed sparsities that bound a bracket (not DENSE, not off-grid)."""
         return [s for s in map(self._sparsity, (lo, hi)) if s is not None and s != DENSE]
+
+
+def _missing_value(metric: float | None) -> bool:
+    return metric is None or math.isnan(metric)
 
 
 def plan_round(searches: Mapping[Hashable, CurveSearch]) -> list[tuple[Hashable, Probe]]:

@@ -277,3 +277,9 @@ def test_bad_search_space_is_an_error(kwargs):
 def test_observation_off_the_grid_is_an_error():
     with pytest.raises(ValueError, match="not on the search grid"):
         CurveSearch(SPACE, SEEDS).observe(0.0125, {41: 0.9})
+
+
+def test_a_reference_whose_trials_all_failed_ends_the_search_without_brackets():
+    rows = [{"sparsity": 0.0, "seed": x, "metric": float("nan"), "status": "failed"} for x in SEEDS]
+    search = CurveSearch.replay(SPACE, SEEDS, rows)
+    assert search.done and search.next_probes() == [] and search.brackets() == {}
