@@ -89,6 +89,10 @@ class CurveSearch:
     ) -> None:
         self.space = space
         self.seeds = tuple(seeds)
+        if not self.seeds or space.min_seeds > len(self.seeds):
+            raise ValueError(
+                f"search.min_seeds = {space.min_seeds} exceeds the {len(self.seeds)} seeds"
+            )
         first = max(self.seeds) + 1  # confirmation seeds follow the spec's, so replay finds them
         self.confirm = tuple(range(first, first + space.confirm_seeds))
         self._grid = space.grid
@@ -153,7 +157,8 @@ class CurveSearch:
         return out
 
     def contradictions(self) -> list[tuple[float, float, float]]:
-        """(drop, passing sparsity, lower failing sparsity) for every pair against monotonicity."""
+        """(drop, passing sparsity, lower failing sparsity): pairs against monotonicity, judged on
+        all results so far (a confirmation that undoes a spurious fail also undoes its pairs)."""
         if self.dense_metric is None:
             return []
         out, means = [], self._means()

@@ -274,6 +274,11 @@ def test_bad_search_space_is_an_error(kwargs):
         SearchSpace(**kwargs)
 
 
+def test_more_min_seeds_than_seeds_is_an_error():
+    with pytest.raises(ValueError, match="min_seeds = 4 exceeds the 3 seeds"):
+        CurveSearch(SearchSpace(min_seeds=4), SEEDS)
+
+
 def test_observation_off_the_grid_is_an_error():
     with pytest.raises(ValueError, match="not on the search grid"):
         CurveSearch(SPACE, SEEDS).observe(0.0125, {41: 0.9})
