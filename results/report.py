@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from difficulty import monotonicity as mono
+from results import monotonicity as mono
 from results.plots import plot_curves
 from results.tables import format_pivot, markdown, number, pivot
 

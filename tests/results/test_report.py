@@ -1,9 +1,9 @@
 import numpy as np
 
-from difficulty.monotonicity import GRID
+from results.monotonicity import GRID
 from results.plots import plot_curves
 from results.report import write_report
-from tests.difficulty.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
+from tests.results.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
 
 
 def small():
