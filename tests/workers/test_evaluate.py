@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 import torch
 
+from difficulty.prompts import Prompts
 from tests.workers.conftest import MODELS, batch_data
-from workers.evaluate import evaluate, predict
+from workers.config import TrainConfig
+from workers.evaluate import evaluate, evaluate_prompts, predict
 
 
 def test_predictions_keep_the_order_of_the_data_across_trimmed_batches():
@@ -27,3 +32,16 @@ def test_evaluate_names_the_primary_metric_and_returns_all():
         and set(every) == {"accuracy", "f1", "matthews"}
     )
     assert not model.training and torch.is_grad_enabled()
+
+
+def test_generated_answers_and_translations_are_scored_by_the_registry(monkeypatch):
+    model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=64))
+    monkeypatch.setattr("workers.evaluate.answers", lambda *a, **k: ["Paris", "London"])
+    qa = Prompts("generate", ["q1", "q2"], [["paris"], ["Rome"]], [], 8)
+    name, value, values = evaluate_prompts(model, None, qa, TrainConfig())
+    assert (name, value) == ("exact_match", 0.5) and values == {"exact_match": 0.5, "f1": 0.5}
+
+    monkeypatch.setattr("workers.evaluate.translations", lambda *a, **k: ["the cat sat on the mat"])
+    mt = Prompts("translate", ["die Katze saß"], [["the cat sat on the mat"]], [], 8, ("de", "en"))
+    name, value, values = evaluate_prompts(model, None, mt, TrainConfig())
+    assert name == "bleu" and value == pytest.approx(100) and set(values) == {"bleu", "chrf"}
