@@ -2,9 +2,26 @@ import pytest
 import torch
 
 from pruning import PruningError, compute_masks
-from pruning.calibration import calibration_batches, input_statistics
+from pruning.calibration import block_statistics, calibration_batches
 from pruning.selection import linear_layers, prunable_parameters
 from tests.pruning.conftest import VOCAB, tiny_model
+
+
+def _statistics(model, layers, calibration, accumulate) -> dict:
+    batches = calibration_batches(calibration)
+    return {
+        n: s
+        for stats in block_statistics(model, layers, batches, accumulate)
+        for n, s in stats.items()
+    }
+
+
+def _sum(previous, x):
+    return x.sum((0, 1)) if previous is None else previous + x.sum((0, 1))
+
+
+def _count(previous, x):
+    return (previous or 0) + x.numel()
 
 
 def test_tensor_dict_and_list_forms_give_the_same_statistics():
@@ -12,12 +29,10 @@ def test_tensor_dict_and_list_forms_give_the_same_statistics():
     ids = torch.randint(0, VOCAB, (2, 3, 8))
     layers = linear_layers(model, list(prunable_parameters(model)))
     forms = [ids, list(ids), [{"input_ids": batch} for batch in ids]]
-    sums = [
-        input_statistics(model, layers, calibration_batches(f), lambda x: x.sum(0)) for f in forms
-    ]
+    sums = [_statistics(model, layers, f, _sum) for f in forms]
     assert all(torch.equal(s[n], sums[0][n]) for s in sums[1:] for n in layers)
-    one = input_statistics(model, layers, calibration_batches({"input_ids": ids[0]}), torch.numel)
-    assert all(int(v) == 3 * 8 * layers[n].weight.shape[1] for n, v in one.items())
+    one = _statistics(model, layers, {"input_ids": ids[0]}, _count)
+    assert all(one[n] == 3 * 8 * layers[n].weight.shape[1] for n in layers)
 
 
 def test_bad_calibration_is_named():
