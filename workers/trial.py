@@ -47,8 +47,8 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
 def prune(model: torch.nn.Module, trial: TrialConfig, device: torch.device):
     """The trial's masks, applied as its transfer mode says; (masks, after-step constraint, s)."""
     clock = time.perf_counter()
+    model.to(device)  # calibration (wanda, sparsegpt) runs where the model does
     masks = {} if trial.transfer == "dense" else cache.masks(model, trial)
-    model.to(device)
     after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
     return masks, after_step, time.perf_counter() - clock
 
