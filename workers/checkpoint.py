@@ -35,7 +35,7 @@ def save(where: str, state: dict[str, Any]) -> None:
     """Write a checkpoint atomically (a killed save leaves the previous epoch's in place)."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    write_bytes(where, buffer.getvalue())
+    write_bytes(where, buffer.getbuffer())  # no second copy of a GB-sized state
 
 
 def load(where: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import torch
 
 from orchestrator.spec import validate_spec
 from results.store import has_row
+from tests.results.test_s3 import bucket  # noqa: F401  (the S3 server fixture)
 from tests.workers.conftest import MODELS, batch_data
 from tests.workers.test_train import spec
 from workers import cache, checkpoint, transfer
@@ -99,3 +100,15 @@ def test_the_checkpoint_lives_beside_the_sweeps_results(tmp_path, tiny_bert):
     assert checkpoint.location(t) == f"{tmp_path}/t/checkpoints/{t.trial_key}.pt"
     with pytest.raises(Exception, match="checkpoint"):
         validate_spec(spec(tmp_path, tiny_bert, checkpoint="step"))
+
+
+def test_a_checkpoint_is_saved_loaded_replaced_and_deleted_on_s3(bucket):
+    where = f"{bucket}/sweep/checkpoints/k.pt"
+    assert checkpoint.load(where) is None
+    for epoch in (1, 2):  # only the latest epoch is kept
+        checkpoint.save(where, {"epoch": epoch, "model": {"w": torch.full((3,), float(epoch))}})
+    saved = checkpoint.load(where)
+    assert saved["epoch"] == 2 and torch.equal(saved["model"]["w"], torch.full((3,), 2.0))
+    checkpoint.delete(where)
+    checkpoint.delete(where)  # deleting what is gone is no error
+    assert checkpoint.load(where) is None
