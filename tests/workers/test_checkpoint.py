@@ -8,7 +8,7 @@ import torch
 
 from orchestrator.spec import validate_spec
 from results.store import has_row
-from tests.results.test_s3 import bucket  # noqa: F401  (the S3 server fixture)
+from tests.results.test_s3 import bucket as s3_server  # noqa: F401  (fixture `bucket`)
 from tests.workers.conftest import MODELS, batch_data
 from tests.workers.test_train import spec
 from workers import cache, checkpoint, transfer
