@@ -8,7 +8,7 @@ import torch
 
 from orchestrator.spec import validate_spec
 from results.store import has_row
-from tests.results.test_s3 import bucket as s3_server  # noqa: F401  (fixture `bucket`)
+from tests.results import test_s3
 from tests.workers.conftest import MODELS, batch_data
 from tests.workers.test_train import spec
 from workers import cache, checkpoint, transfer
@@ -16,6 +16,7 @@ from workers.config import TrainConfig
 from workers.train import train
 from workers.trial import run_trial
 
+bucket = test_s3.bucket  # the S3 server fixture (moto on 127.0.0.1)
 CFG = TrainConfig(epochs=3, lr=1e-3, batch_size=8, weight_decay=0.1, checkpoint="epoch")
 
 
@@ -102,8 +103,8 @@ def test_the_checkpoint_lives_beside_the_sweeps_results(tmp_path, tiny_bert):
         validate_spec(spec(tmp_path, tiny_bert, checkpoint="step"))
 
 
-def test_a_checkpoint_is_saved_loaded_replaced_and_deleted_on_s3(bucket):
-    where = f"{bucket}/sweep/checkpoints/k.pt"
+def test_a_checkpoint_is_saved_loaded_replaced_and_deleted_on_s3(request):
+    where = f"{request.getfixturevalue('bucket')}/sweep/checkpoints/k.pt"
     assert checkpoint.load(where) is None
     for epoch in (1, 2):  # only the latest epoch is kept
         checkpoint.save(where, {"epoch": epoch, "model": {"w": torch.full((3,), float(epoch))}})
