@@ -12,7 +12,7 @@ from orchestrator.spec import validate_spec
 from results.store import read_sweep
 from tests.cluster.sandbox import REPO, Sandbox, require
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.ci]  # ~70 s on 2 CPUs
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.ci]  # 70–110 s on 2 busy CPUs
 
 # srun of a one-node allocation runs its command once, here; scontrol names this machine
 SRUN = """#!/bin/sh
