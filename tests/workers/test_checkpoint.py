@@ -47,17 +47,20 @@ def model_and_data(lora: bool = False):
 
 
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
+@pytest.mark.parametrize("keep_best", [False, True], ids=["last-epoch", "best-epoch"])
 def test_a_run_killed_after_epoch_1_resumes_at_epoch_2_with_identical_weights(
-    tmp_path, monkeypatch, lora
+    tmp_path, monkeypatch, lora, keep_best
 ):
     where = str(tmp_path / "checkpoints" / "k.pt")
+    # a constant score keeps epoch 1's weights: the best-epoch copy must survive the kill too
+    score = (lambda: 0.0) if keep_best else None
     model, data = model_and_data(lora)
-    reference = train(model, data, CFG, seed=5, score=lambda: 0.0)
+    reference = train(model, data, CFG, seed=5, score=score)
 
     epochs = saves(monkeypatch, kill_after=1)
     killed, data = model_and_data(lora)
     with pytest.raises(Killed):
-        train(killed, data, CFG, seed=5, score=lambda: 0.0, checkpoint=where)
+        train(killed, data, CFG, seed=5, score=score, checkpoint=where)
     saved = checkpoint.load(where)
     if lora:  # only what trains: the adapters and the head
         assert saved["model"] and all("lora_" in k or "classifier" in k for k in saved["model"])
@@ -65,7 +68,7 @@ def test_a_run_killed_after_epoch_1_resumes_at_epoch_2_with_identical_weights(
         assert set(saved["model"]) == {n for n, _ in killed.named_parameters()}
 
     resumed, data = model_and_data(lora)  # a new attempt: the model loaded afresh
-    stats = train(resumed, data, CFG, seed=5, score=lambda: 0.0, checkpoint=where)
+    stats = train(resumed, data, CFG, seed=5, score=score, checkpoint=where)
     assert epochs == [1, 2, 3]  # epoch 1 was not trained again
     assert stats == reference
     for (name, p), q in zip(model.state_dict().items(), resumed.state_dict().values()):
