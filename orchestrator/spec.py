@@ -25,7 +25,7 @@ from difficulty.files import file_format
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.model_check import model_problem, window_problem
-from results.store import read_bytes
+from results.storage import is_uri, read_bytes
 from workers.config import DENSE_METHOD, TRANSFERS, TrainConfig, TrialConfig
 
 # method -> the scopes it takes, its natural one first: pruning.METHODS, restated here so that
@@ -392,7 +392,7 @@ def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
 
 
 def _is_uri(location: str) -> bool:
-    return "://" in location
+    return is_uri(location)
 
 
 def _absolute_paths(spec: SweepSpec) -> SweepSpec:

@@ -1,4 +1,4 @@
-"""Per-epoch training checkpoints (`train.checkpoint: epoch`), kept through the results store.
+"""Per-epoch training checkpoints (`train.checkpoint: epoch`), kept through results.storage.
 
 A checkpoint holds only what training changes: the parameters that train (with `lora`: the
 adapters and the head), AdamW's moments, the scheduler, the RNG states and the data order. The
@@ -12,10 +12,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pyarrow.fs as pafs
 import torch
 
-from results.store import _filesystem, read_bytes, write_bytes
+from results import storage
 from workers.config import TrialConfig
 
 
@@ -35,21 +34,18 @@ def save(where: str, state: dict[str, Any]) -> None:
     """Write a checkpoint atomically (a killed save leaves the previous epoch's in place)."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    write_bytes(where, buffer.getbuffer())  # no second copy of a GB-sized state
+    storage.write_bytes(where, buffer.getbuffer())  # no second copy of a GB-sized state
 
 
 def load(where: str) -> dict[str, Any] | None:
     """The checkpoint at `where`, or None if there is none."""
     try:
-        data = read_bytes(where)
+        data = storage.read_bytes(where)
     except FileNotFoundError:
         return None
     return torch.load(io.BytesIO(data), weights_only=True)
 
 
-# TODO(storage): move to results.storage
 def delete(where: str) -> None:
     """Remove a checkpoint; no error if there is none."""
-    fs, path = _filesystem(where)
-    if fs.get_file_info(path).type != pafs.FileType.NotFound:
-        fs.delete_file(path)
+    storage.delete(where)

@@ -8,7 +8,7 @@ import torch
 
 from orchestrator.spec import validate_spec
 from results.store import has_row
-from tests.results import test_s3
+from tests import s3_server
 from tests.workers.conftest import MODELS, batch_data
 from tests.workers.test_train import spec
 from workers import cache, checkpoint, transfer
@@ -16,7 +16,7 @@ from workers.config import TrainConfig
 from workers.train import train
 from workers.trial import run_trial
 
-bucket = test_s3.bucket  # the S3 server fixture (moto on 127.0.0.1)
+bucket = s3_server.bucket  # the S3 server fixture (moto on 127.0.0.1)
 CFG = TrainConfig(epochs=3, lr=1e-3, batch_size=8, weight_decay=0.1, checkpoint="epoch")
 
 
