@@ -162,6 +162,7 @@ class Train(_Strict):
     max_new_tokens: int | None = Field(None, gt=0)
     num_beams: int | None = Field(None, gt=0)
     prompt_length: int | None = Field(None, gt=1)
+    checkpoint: Literal["none", "epoch"] = "none"
 
 
 class Resources(_Strict):

@@ -36,6 +36,7 @@ class TrainConfig:
     max_new_tokens: int | None = None  # generation cap; None = the task's (qa 32, translation 256)
     num_beams: int | None = None  # beam width of translation; None = 5
     prompt_length: int | None = None  # prompt tokens kept (their end); None = the model's window
+    checkpoint: str = "none"  # "epoch": save after every epoch, resume from it; never in the key
 
 
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
@@ -82,6 +83,7 @@ class TrialConfig:
         identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
         # fields added after the first release enter the key only where they change the result,
         # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
+        identity["train"].pop("checkpoint")  # resuming gives the same numbers, bit for bit
         if not self.train.eval_each_epoch:
             identity["train"].pop("eval_each_epoch")
         if self.transfer != "lora":

@@ -12,7 +12,7 @@ import torch
 from difficulty.tasks import CLASSIFICATION
 from pruning import measure_sparsity, prunable_parameters
 from results.store import has_row, write_trial
-from workers import cache, transfer
+from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
 from workers.evaluate import evaluate, evaluate_prompts
 from workers.record import failed_row, identity, record
@@ -36,12 +36,15 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
         measured = fine_tune_and_evaluate(trial, device)
     else:
         measured = evaluate_pretrained(trial, device)
-    return record(
+    result = record(
         trial,
         row,
         device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         **measured,
     )
+    if trial.train.checkpoint != "none":  # the row is written: the checkpoint served its purpose
+        checkpoint.delete(checkpoint.location(trial))
+    return result
 
 
 def prune(model: torch.nn.Module, trial: TrialConfig, device: torch.device):
@@ -68,7 +71,8 @@ def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str
     clock = time.perf_counter()
     if trial.transfer != "none":  # `none`: the pruned body with its untrained head, as it is
         per_epoch = score if trial.train.eval_each_epoch else None
-        train(model, data.train, trial.train, trial.seed, after_step, per_epoch)
+        saved = checkpoint.location(trial) if trial.train.checkpoint == "epoch" else None
+        train(model, data.train, trial.train, trial.seed, after_step, per_epoch, saved)
     train_s = time.perf_counter() - clock
 
     clock = time.perf_counter()
