@@ -152,8 +152,10 @@ METHODS: dict[str, Method] = {}
 """The registered methods by name, in registration order."""
 
 NOT_A_MASK = {
-    "rtn": "method = 'rtn' quantizes and makes no mask: call pruning.quantize_rtn(model, bits)"
+    "rtn": "rtn (round-to-nearest quantization) quantizes and makes no mask: call "
+    "pruning.quantize_rtn(model, bits); it cannot run as a sweep trial yet"
 }
+"""Names of the pruning library that are no mask method, and what to do instead."""
 
 
 def register_method(method: Method) -> Method:
@@ -169,7 +171,7 @@ def register_method(method: Method) -> Method:
 def get_method(name: str) -> Method:
     """The registered method; PruningError listing the known ones otherwise."""
     if name in NOT_A_MASK:
-        raise PruningError(NOT_A_MASK[name])
+        raise PruningError(f"method = {name!r}: {NOT_A_MASK[name]}")
     if name not in METHODS:
         raise PruningError(f"method = {name!r} is unknown; allowed: {', '.join(METHODS)}")
     return METHODS[name]

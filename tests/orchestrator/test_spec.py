@@ -139,11 +139,19 @@ def test_spec_error_names_file_and_field():
         validate_spec({**SPEC, "sparsities": [2.0]}, "x.yaml")
 
 
-def test_spec_knows_the_pruning_librarys_methods_and_scopes():
-    from orchestrator.spec import PRUNING_METHODS
-    from pruning import METHODS
+def test_spec_reads_the_pruning_registry_and_imports_no_torch():
+    from pruning.methods import METHODS, Method, Option, register_method
 
-    assert PRUNING_METHODS == METHODS
+    register_method(Method("toy", ("row", "layer"), print, options={"width": Option(int, 1, 3)}))
+    try:
+        (pruning,) = validate_spec({**SPEC, "pruning": [{"method": "toy", "width": 2}]}).pruning
+        assert (pruning.scope, pruning.options) == ("row", {"width": 2})
+        with pytest.raises(SpecError, match="toy option width = 0 must be an integer >= 1"):
+            validate_spec({**SPEC, "pruning": [{"method": "toy", "width": 0}]})
+    finally:
+        del METHODS["toy"]
+    code = "import sys, orchestrator.spec; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 def test_each_method_gets_its_natural_scope_and_nm_its_own_sparsity():
