@@ -94,11 +94,22 @@ def test_trial_keys_survive_saving_and_reloading_the_spec(tmp_path):
     from orchestrator.driver import save_spec
     from orchestrator.sweeps import stored_spec
 
-    spec = validate_spec({**SPEC, "storage": str(tmp_path)})  # defaults: epochs 3, cpu 1, ...
-    save_spec(spec)
-    assert [t.trial_key for t in stored_spec(spec.sweep_dir).expand()] == [
-        t.trial_key for t in spec.expand()
-    ]
+    lora = {"transfer": ["lora"], "train": {"lora_targets": ["query"], "epochs": 2}}
+    for spec in (validate_spec({**SPEC, "storage": str(tmp_path)}),  # defaults: epochs 3, cpu 1
+                 validate_spec({**SPEC, **lora, "storage": str(tmp_path / "lora")})):  # fmt: skip
+        save_spec(spec)
+        assert [t.trial_key for t in stored_spec(spec.sweep_dir).expand()] == [
+            t.trial_key for t in spec.expand()
+        ]
+
+
+def test_train_is_one_frozen_config_passed_to_the_trial_unchanged():
+    spec = validate_spec({**SPEC, "train": {"lora_targets": ["query"], "epochs": 2}})
+    (trial,) = spec.expand()
+    assert trial.train is spec.train and trial.train.lora_targets == ("query",)
+    assert type(trial).from_dict(trial.to_dict()) == trial
+    with pytest.raises(ValueError, match="frozen"):
+        spec.train.lr = 1.0
 
 
 def test_trial_key_ignores_where_but_not_what():
