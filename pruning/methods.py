@@ -88,7 +88,8 @@ class Method:
 
     def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The options with their defaults, checked; PruningError naming the first bad one."""
-        allowed = (*self.options, *SELECTION)
+        calibration = ("calibration",) if self.needs_calibration else ()
+        allowed = (*self.options, *SELECTION, *calibration)
         for name in given:
             if name not in allowed:
                 raise PruningError(

@@ -148,9 +148,12 @@ class Pruning(_Strict):
         return dict(self.model_extra or {})
 
     def resolved(self) -> dict[str, Any]:
-        """The method's options, defaults filled in and checked (calibration aside)."""
-        given = {k: v for k, v in self.options.items() if k != "calibration"}
-        return METHODS[self.method].resolve_options(given)
+        """The method's options, defaults filled in and checked (calibration as given)."""
+        record = METHODS[self.method]
+        given = self.options
+        if not record.needs_calibration:  # "takes no calibration": orchestrator.spec.checks
+            given.pop("calibration", None)
+        return record.resolve_options(given)
 
     def sparsities(self, requested: list[float]) -> list[float]:
         """The sparsities this method runs at: N:M fixes its own (1 - keep/of)."""
