@@ -5,37 +5,37 @@ from __future__ import annotations
 import hashlib
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from difficulty.axes import axis_levels
-from orchestrator.spec.schema import task_ref
-from workers.config import DENSE_METHOD, TrialConfig
+from workers.config import DENSE_METHOD, TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
 
-if TYPE_CHECKING:
-    from orchestrator.spec.schema import SweepSpec
+Prunings = list[tuple[str, str, dict[str, Any], list[float]]]
+"""Each pruning of a sweep: method, scope, options as written, the sparsities it runs at."""
 
 
-def expand(spec: SweepSpec) -> list[TrialConfig]:
+def expand(
+    sweep: dict[str, Any],
+    train: TrainConfig,
+    models: list[str],
+    tasks: list[dict[str, Any]],
+    difficulty: tuple[str, list[float]],
+    seeds: list[int],
+    transfers: list[str],
+    prunings: Prunings,
+) -> list[TrialConfig]:
     """The trial grid; a mode that does not prune (`dense`) appears once per model × task ×
-    level × seed, not once per method and sparsity."""
-    ((axis, levels),) = spec.difficulty.items()
-    tasks = [task_ref(t) for t in spec.tasks]
+    level × seed, not once per method and sparsity. `sweep`: sweep, results_dir, noop, cpus."""
+    axis, levels = difficulty
     fingerprints = {t["name"]: fingerprint(t) for t in tasks}
-    common = dict(
-        sweep=spec.name,
-        results_dir=f"{spec.sweep_dir}/results",
-        train=spec.train,
-        noop=spec.noop,
-        cpus=spec.resources.cpu,
-        difficulty_axis=axis,
-    )
+    common = dict(sweep, train=train, difficulty_axis=axis)
     trials = []
     grid = (
         (model, task, level, seed, transfer)
-        for model, task in itertools.product(spec.models, tasks)
+        for model, task in itertools.product(models, tasks)
         for level, seed, transfer in itertools.product(
-            axis_levels(axis, task, levels), spec.seeds, spec.transfer
+            axis_levels(axis, task, levels), seeds, transfers
         )
     )
     for model, task, level, seed, transfer in grid:
@@ -52,17 +52,9 @@ def expand(spec: SweepSpec) -> list[TrialConfig]:
             unpruned = dict(method=DENSE_METHOD, scope=DENSE_METHOD, pruning_options={})
             trials.append(TrialConfig(**point, **unpruned, sparsity=0.0))
             continue
-        for pruning in spec.pruning:
-            for sparsity in pruning.sparsities(spec.sparsities):
-                trials.append(
-                    TrialConfig(
-                        **point,
-                        method=pruning.method,
-                        scope=pruning.scope,
-                        pruning_options=pruning.options,
-                        sparsity=sparsity,
-                    )
-                )
+        for method, scope, options, sparsities in prunings:
+            pruned = dict(point, method=method, scope=scope, pruning_options=options)
+            trials += [TrialConfig(**pruned, sparsity=sparsity) for sparsity in sparsities]
     return trials
 
 

@@ -19,8 +19,9 @@ from pydantic_core import PydanticCustomError
 from difficulty import AXES
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
+from orchestrator.spec.grid import expand
 from pruning.methods import METHODS, NOT_A_MASK
-from workers.config import TrainConfig
+from workers.config import TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
 
 
@@ -208,8 +209,13 @@ class SweepSpec(_Strict):
     def sweep_dir(self) -> str:
         return f"{self.storage.rstrip('/')}/{self.name}"
 
-    def expand(self) -> list:
+    def expand(self) -> list[TrialConfig]:
         """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed."""
-        from orchestrator.spec.grid import expand
-
-        return expand(self)
+        ((axis, levels),) = self.difficulty.items()
+        sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
+                     cpus=self.resources.cpu)  # fmt: skip
+        prunings = [(p.method, p.scope, p.options, p.sparsities(self.sparsities))
+                    for p in self.pruning]  # fmt: skip
+        tasks = [task_ref(t) for t in self.tasks]
+        return expand(sweep, self.train, self.models, tasks, (axis, levels), self.seeds,
+                      self.transfer, prunings)  # fmt: skip
