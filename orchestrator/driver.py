@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 import yaml
 
 from orchestrator.spec import SweepSpec
-from results.store import read_sweep, write_bytes
+from results.storage import write_bytes
+from results.store import read_sweep
 from workers.config import TrialConfig
 
 # Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results

@@ -11,7 +11,6 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 from datasets import Dataset
@@ -25,8 +24,10 @@ from transformers import (
 
 from difficulty import AXES, TaskDef, apply_axis, get_task
 from difficulty.prompts import Prompts, build_prompts
-from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
+from pruning import compute_masks, mask_cache_key, model_fingerprint
+from pruning.mask_cache import masks_from_bytes, masks_to_bytes
 from pruning.methods import METHODS
+from results import storage
 from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
 
@@ -200,14 +201,12 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     if key in _masks:
         _masks.move_to_end(key)
         return _masks[key]
-    path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
-    if path is not None and path.is_file():
-        found = load_masks(path)
+    stored = f"{trial.mask_dir}/{key}.safetensors"  # on the sweep's storage, local or s3://
+    if storage.exists(stored):
+        found = masks_from_bytes(storage.read_bytes(stored))
     else:
         found = _compute_masks(model, trial, options, source)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_masks(found, path)
+        storage.write_bytes(stored, masks_to_bytes(found))
     _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)

@@ -77,10 +77,8 @@ class TrialConfig:
         return self.task["name"]
 
     @property
-    def mask_dir(self) -> str | None:
-        """Where the sweep keeps computed masks for other trials and nodes (local storage only)."""
-        if "://" in self.results_dir:
-            return None
+    def mask_dir(self) -> str:
+        """Where the sweep keeps computed masks for other trials and nodes: <sweep>/masks."""
         return self.results_dir.rstrip("/").rsplit("/", 1)[0] + "/masks"
 
     @property

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from orchestrator.spec.checks import check_offline
 from orchestrator.spec.errors import SpecError, one_line
 from orchestrator.spec.schema import FileTask, GlueDirTask, Pruning, SweepSpec, task_ref
-from results.store import read_bytes
+from results.storage import read_bytes
 
 __all__ = [
     "FileTask",

@@ -14,6 +14,7 @@ from orchestrator.model_check import model_problem, window_problem
 from orchestrator.spec.errors import SpecError
 from orchestrator.spec.schema import GlueDirTask, SweepSpec, Task, task_ref
 from pruning.methods import METHODS
+from results.storage import is_uri
 from workers.transfer_modes import TRANSFER_MODES
 
 PACKAGED_MODELS = {"minilm"}
@@ -67,7 +68,7 @@ def _calibration_problem(method: str, source: Any) -> str | None:
 
 def _absolute_paths(spec: SweepSpec) -> SweepSpec:
     """Local paths made absolute: Ray runs trials in other directories (and on other nodes)."""
-    storage = spec.storage if "://" in spec.storage else str(Path(spec.storage).resolve())
+    storage = spec.storage if is_uri(spec.storage) else str(Path(spec.storage).resolve())
     tasks = [
         t if isinstance(t, str)
         else t.model_copy(update={k: str(Path(getattr(t, k)).resolve())

@@ -59,7 +59,7 @@ def test_glue_entry_loads_the_hub_config_with_its_columns_labels_metric_and_eval
         calls.append((path, name))
         return hub_copy(name)
 
-    monkeypatch.setattr("difficulty.glue.load_dataset", load_dataset)
+    monkeypatch.setattr("datasets.load_dataset", load_dataset)  # the loader imports it when called
     task = get_task({"name": f"glue/{config}"})
     text, names, eval_split = HUB_GLUE[config]
     assert task.text == tuple(text) and task.label == "label"
