@@ -79,6 +79,7 @@ class Method:
         return self.scopes[0]
 
     def check_scope(self, scope: str) -> str:
+        """The scope, if the method takes it; PruningError listing the allowed ones otherwise."""
         if scope not in self.scopes:
             allowed = ", ".join(self.scopes)
             raise PruningError(
@@ -165,6 +166,8 @@ def register_method(method: Method) -> Method:
         raise ValueError(f"pruning method {method.name!r} is registered twice")
     if not method.scopes:
         raise ValueError(f"pruning method {method.name!r} has no scope")
+    if not callable(method.compute) and ":" not in method.compute:
+        raise ValueError(f"pruning method {method.name!r}: compute names no 'module:function'")
     METHODS[method.name] = method
     return method
 
