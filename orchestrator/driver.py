@@ -55,7 +55,7 @@ class Outcome:
 
 def save_spec(spec: SweepSpec) -> None:
     """Keep the spec beside its results, so `resume` and `status` need only the sweep's dir."""
-    text = yaml.safe_dump(spec.model_dump(), sort_keys=False).encode()
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode()
     write_bytes(f"{spec.sweep_dir}/spec.yaml", text)
 
 

@@ -26,6 +26,7 @@ from difficulty import AXES, TaskDef, apply_axis, get_task
 from difficulty.prompts import Prompts, build_prompts
 from pruning import compute_masks, mask_cache_key, model_fingerprint
 from pruning.mask_cache import masks_from_bytes, masks_to_bytes
+from pruning.methods import METHODS
 from results import storage
 from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
@@ -183,14 +184,15 @@ def _compute_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, so
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
     """The trial's masks: from this process, else the sweep's mask store, else computed (once).
 
-    SparseGPT is computed every time: it also rewrites the kept weights, which its masks alone
-    do not reproduce.
+    A method that is not `cacheable` (sparsegpt) is computed every time: it also rewrites the
+    kept weights, which its masks alone do not reproduce.
     """
     options = dict(trial.pruning_options)
     source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
-    if trial.method == "random":
-        options["seed"] = trial.seed  # the random control draws a new mask per seed
-    if trial.method == "sparsegpt":  # rewrites the kept weights too: never from a cache
+    method = METHODS[trial.method]
+    if method.seeded:  # the random control draws a new mask per seed
+        options["seed"] = trial.seed
+    if not method.cacheable:  # sparsegpt rewrites the kept weights too: never from a cache
         return _compute_masks(model, trial, options, source)
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = model_fingerprint(model.base_model)

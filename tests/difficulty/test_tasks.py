@@ -132,13 +132,13 @@ def write_glue_folder(root: Path, folder: str) -> Path:
 
 @pytest.mark.parametrize("config", sorted(FOLDER))
 def test_glue_folder_loads_with_the_hub_columns_and_label_ids(config, tmp_path):
-    from orchestrator.spec import _task_ref, validate_spec
+    from orchestrator.spec import task_ref, validate_spec
 
     directory = write_glue_folder(tmp_path, FOLDER[config])
     spec = validate_spec(
         {"name": "g", "models": ["m"], "tasks": [{"name": f"glue/{config}", "dir": str(directory)}]}
     )
-    ref = _task_ref(spec.tasks[0])
+    ref = task_ref(spec.tasks[0])
     task = get_task(ref)
     assert task.name == f"glue/{config}" and task.metric == METRICS[config]
     train, evaluation = task.load()
