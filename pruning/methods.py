@@ -72,6 +72,9 @@ class Method:
     seeded: bool = False  # draws a different mask per seed
     sets_sparsity: Callable[[dict[str, Any]], float] | None = None  # fixes it from the options
     needs: str = ""  # what a missing option should have said, in words (default: their names)
+    # bumped when the algorithm changes its masks for the same inputs, so that rows and stored
+    # masks of the earlier algorithm are not taken for this one's (it enters both keys when > 1)
+    revision: int = 1
 
     @property
     def scope(self) -> str:
@@ -204,7 +207,10 @@ register_method(
         "of: 4} keeps 2 of every 4 consecutive weights (50% sparsity)",
     )
 )
-register_method(Method("wanda", ("row",), "pruning.wanda:wanda_masks", needs_calibration=True))
+# revision 2: block by block on the pruned earlier blocks, as the reference (1: one dense pass)
+register_method(
+    Method("wanda", ("row",), "pruning.wanda:wanda_masks", needs_calibration=True, revision=2)
+)
 register_method(
     Method(
         "sparsegpt",

@@ -197,7 +197,8 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
-    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, calibration_id)
+    identity = {**options, "revision": method.revision} if method.revision > 1 else options
+    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, identity, calibration_id)
     if key in _masks:
         _masks.move_to_end(key)
         return _masks[key]

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pruning.methods import METHODS
 from workers.transfer_modes import TRANSFER_MODES
 
 DENSE_METHOD = "none"  # `method` and `scope` recorded for the unpruned reference
@@ -101,6 +102,9 @@ class TrialConfig:
         for name in GENERATION_FIELDS:
             if getattr(self.train, name) is None:
                 identity["train"].pop(name)
+        revision = METHODS[self.method].revision if self.method in METHODS else 1
+        if revision > 1:  # a method whose algorithm changed: not the earlier algorithm's rows
+            identity["revision"] = revision
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
