@@ -10,6 +10,7 @@ Tune's experiment state, is the record of what is done.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -36,6 +37,9 @@ WORKER_ENV = {
     "RAY_DEDUP_LOGS": "0",
     "RAY_AIR_NEW_OUTPUT": "0",  # verbose=0 then means silent: junkdna prints its own progress
 }
+# From the driver's environment to every worker through the runtime env, in memory, never a file:
+# the Hugging Face token for gated models and data sets (LLaMA, FLORES).
+FORWARDED_ENV = ("HF_TOKEN",)
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
 MAX_BUNDLES = 2000  # Tune trials per sweep; more trials make bigger bundles
 NOOP_BUNDLES = 256  # no-op trials take milliseconds: bundle them harder
@@ -92,7 +96,7 @@ def _connect(address: str | None) -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     if ray.is_initialized():
         return
-    runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
+    runtime_env: dict[str, Any] = {"env_vars": {**WORKER_ENV, **_forwarded_env()}}
     if address and not address.startswith(("local", "127.", "localhost")):
         # ship the five packages to every node: no junkdna install is needed there
         import importlib
@@ -100,6 +104,14 @@ def _connect(address: str | None) -> None:
         runtime_env["py_modules"] = [importlib.import_module(p) for p in PACKAGES]
     ray.init(address=address, runtime_env=runtime_env, include_dashboard=False,
              log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
+
+
+def _forwarded_env() -> dict[str, str]:
+    """FORWARDED_ENV variables set here, less those a Ray job's runtime env already gives every
+    worker (`ray job submit --runtime-env-json`; Ray refuses the same variable twice)."""
+    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}").get("runtime_env")
+    given = (job or {}).get("env_vars") or {}
+    return {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k) and k not in given}
 
 
 def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
