@@ -1,8 +1,10 @@
 """Difficulty axes: how a trial's task is made harder or easier, by level.
 
-An axis is one entry of AXES. It may change the training rows and labels (`apply`, on a small
-Dataset of labels and row indices), the tokenized length (`max_length`), or take its levels from
-each task instead of the spec (`task_levels`); `check` refuses a task the axis cannot serve.
+An axis is one `Axis` record, registered in AXES by `register_axis`. It may change the training
+rows and labels (`apply`, on a small Dataset of labels and row indices), the tokenized length
+(`max_length`), the prompt of an evaluation-only task (`prompt`), or take its levels from each
+task instead of the spec (`task_levels`); `check` refuses a task the axis cannot serve. The
+analysis reads `harder_when`, `cross_task` and `label` from the same record.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasets import Dataset
 
 from difficulty.prompts import PromptSettings
-from difficulty.tasks import CLASSIFICATION, KINDS, TaskDef, TaskError, get_task
+from difficulty.sources import get_task
+from difficulty.tasks import CLASSIFICATION, KINDS, TaskDef, TaskError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+DIRECTIONS = ("higher", "lower")
 
 
 def _unchanged(train: Dataset, level: float, seed: int, label: str) -> Dataset:
@@ -35,19 +42,38 @@ def _no_prompt(level: float) -> PromptSettings:
     return PromptSettings()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Axis:
-    """A difficulty axis: which levels are valid, and what a level does to a task."""
+    """A difficulty axis: its levels, which end is hard, what a level does to a task, its label."""
 
     name: str
-    allowed: str  # for error messages
+    allowed: str  # the valid levels in words, for error messages
     valid: Callable[[float], bool]
+    harder_when: str  # "higher" or "lower": which levels are the harder ones
+    label: str  # how the report and the plots name the axis
+    cross_task: bool = False  # levels are properties of different tasks, compared across tasks
     apply: Callable[[Dataset, float, int, str], Dataset] = _unchanged  # (train, level, seed, label)
     max_length: Callable[[float, int], int] = _spec_max_length  # (level, spec's) -> tokens
     check: Callable[[TaskDef, list[float]], None] = _any_task  # raises TaskError
     task_levels: Callable[[TaskDef], list[float]] | None = None  # levels set by the task itself
     kinds: tuple[str, ...] = (CLASSIFICATION,)  # the task kinds it applies to
     prompt: Callable[[float], PromptSettings] = _no_prompt  # evaluation-only tasks: the prompt
+
+    def __post_init__(self) -> None:
+        if self.harder_when not in DIRECTIONS:
+            raise ValueError(
+                f"axis {self.name}: harder_when = {self.harder_when!r}; allowed: "
+                f"{', '.join(DIRECTIONS)}"
+            )
+
+
+AXES: dict[str, Axis] = {}
+
+
+def register_axis(axis: Axis) -> Axis:
+    """Add a difficulty axis to the registry under its name."""
+    AXES[axis.name] = axis
+    return axis
 
 
 def data_fraction(train: Dataset, level: float, seed: int, label: str) -> Dataset:
@@ -152,75 +178,111 @@ def _whole(low: float):
     return lambda v: v >= low and float(v).is_integer()
 
 
-AXES: dict[str, Axis] = {
-    "data_fraction": Axis(
-        "data_fraction",
-        "fractions in (0, 1]",
-        lambda v: 0 < v <= 1,
+register_axis(
+    Axis(
+        name="data_fraction",
+        allowed="fractions in (0, 1]",
+        valid=lambda v: 0 < v <= 1,
+        harder_when="lower",
+        label="fraction of training data",
         apply=data_fraction,
         check=_enough_examples,
         kinds=KINDS,
-    ),
-    "label_noise": Axis(
-        "label_noise",
-        "fractions of flipped training labels in [0, 1)",
-        lambda v: 0 <= v < 1,
+    )
+)
+register_axis(
+    Axis(
+        name="label_noise",
+        allowed="fractions of flipped training labels in [0, 1)",
+        valid=lambda v: 0 <= v < 1,
+        harder_when="higher",
+        label="fraction of flipped training labels",
         apply=label_noise,
         check=_classification,
-    ),
-    "max_length": Axis(
-        "max_length",
-        "whole numbers of tokens >= 2 (inputs truncated to that many tokens)",
-        lambda v: v >= 2 and float(v).is_integer(),
+    )
+)
+register_axis(
+    Axis(
+        name="max_length",
+        allowed="whole numbers of tokens >= 2 (inputs truncated to that many tokens)",
+        valid=lambda v: v >= 2 and float(v).is_integer(),
+        harder_when="lower",
+        label="input tokens kept",
         max_length=_truncate,
-    ),
-    "human_gap": Axis(
-        "human_gap",
-        "no levels (write human_gap: []): each task's level is its human baseline",
-        lambda v: False,
+    )
+)
+register_axis(
+    Axis(
+        name="human_gap",
+        allowed="no levels (write human_gap: []): each task's level is its human baseline",
+        valid=lambda v: False,
+        harder_when="higher",  # the analysis turns the level into the gap (human - dense) / human
+        label="human baseline",
+        cross_task=True,
         check=_human_baseline,
         task_levels=lambda task: [task.human_baseline],
-    ),
-    "context": Axis(
-        "context",
-        "whole numbers of evidence characters >= 0 (0 = closed book)",
-        _whole(0),
+    )
+)
+register_axis(
+    Axis(
+        name="context",
+        allowed="whole numbers of evidence characters >= 0 (0 = closed book)",
+        valid=_whole(0),
+        harder_when="lower",
+        label="evidence characters",
         check=_has_context,
         kinds=("qa",),
         prompt=lambda v: PromptSettings(context=int(v)),
-    ),
-    "shots": Axis(
-        "shots",
-        "whole numbers of demonstrations >= 0",
-        _whole(0),
+    )
+)
+register_axis(
+    Axis(
+        name="shots",
+        allowed="whole numbers of demonstrations >= 0",
+        valid=_whole(0),
+        harder_when="lower",
+        label="demonstrations",
         check=_enough_demonstrations,
         kinds=("qa", "multiple_choice"),
         prompt=lambda v: PromptSettings(shots=int(v)),
-    ),
-    "num_options": Axis(
-        "num_options",
-        "whole numbers of answer options >= 2",
-        _whole(2),
+    )
+)
+register_axis(
+    Axis(
+        name="num_options",
+        allowed="whole numbers of answer options >= 2",
+        valid=_whole(2),
+        harder_when="higher",
+        label="answer options",
         check=_enough_options,
         kinds=("multiple_choice",),
         prompt=lambda v: PromptSettings(num_options=int(v)),
-    ),
-    "answer_format": Axis(
-        "answer_format",
-        "0 (multiple choice, all options) or 1 (free-form answer, exact match)",
-        lambda v: v in (0, 1),
+    )
+)
+register_axis(
+    Axis(
+        name="answer_format",
+        allowed="0 (multiple choice, all options) or 1 (free-form answer, exact match)",
+        valid=lambda v: v in (0, 1),
+        harder_when="higher",  # 0 multiple choice, 1 free-form answer
+        label="answer format (0 choice, 1 free form)",
         kinds=("multiple_choice",),
         prompt=lambda v: PromptSettings(free_form=v == 1),
-    ),
-    "language": Axis(
-        "language",
-        "no levels (write language: []): each pair's level is its resource size",
-        lambda v: False,
+    )
+)
+register_axis(
+    Axis(
+        name="language",
+        allowed="no levels (write language: []): each pair's level is its resource size",
+        valid=lambda v: False,
+        harder_when="lower",  # the pair's resource size: fewer pre-training tokens, harder
+        label="language resource (M tokens)",
+        cross_task=True,
         check=_has_resource,
         task_levels=lambda task: [task.resource],
         kinds=("translation",),
-    ),
-}
+    )
+)
 
 
 def check_axis(axis: str, task: TaskDef, levels: list[float]) -> None:

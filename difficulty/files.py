@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import datasets
-from datasets import Dataset, load_dataset
+from typing import TYPE_CHECKING, Any
 
 from difficulty.tasks import COLUMNS, TaskDef, TaskError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
@@ -26,6 +26,8 @@ def file_format(path: str) -> str:
 @contextmanager
 def quiet() -> Iterator[None]:
     """No `datasets` progress bars: a spec check prints one line, or nothing."""
+    import datasets  # heavy: imported when data is read, not with the task registry
+
     was_disabled = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
@@ -37,6 +39,8 @@ def quiet() -> Iterator[None]:
 
 def read_file(path: str, **options: Any) -> Dataset:
     """A local data file as a Dataset (tsv: tab-separated, quotes are text), quietly."""
+    from datasets import load_dataset
+
     if path.lower().endswith(".tsv"):
         options = {"delimiter": "\t", "quoting": 3, **options}
     with quiet():

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from datasets import Dataset, load_dataset
+from typing import TYPE_CHECKING, Any
 
 from difficulty.files import label_ids, read_file
 from difficulty.human_gap import glue_human_baselines
 from difficulty.tasks import TASKS, TaskDef, TaskError, register_task
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 HUB = "nyu-mll/glue"
 
@@ -62,6 +63,8 @@ GLUE = {
 
 def _hub_loader(config: str, eval_split: str):
     def load() -> tuple[Dataset, Dataset]:
+        from datasets import load_dataset  # heavy: imported when the task is loaded
+
         data = load_dataset(HUB, config)
         return data["train"], data[eval_split]
 

@@ -3,7 +3,8 @@
 A task's human baseline is a constant of the task (for GLUE: Nangia & Bowman 2019, shipped in
 `data/glue_human_baselines.csv`), so a trial of the `human_gap` axis records it as its
 `difficulty_level`. The model's score is only known once the sweep's `dense` trials have run;
-the analysis then turns each level into the gap (human - dense) / human of that model and task.
+the analysis (results.monotonicity: `hardness`, `task_gaps`) then turns each level into the gap
+(human - dense) / human of that model and task.
 """
 
 from __future__ import annotations
@@ -26,17 +27,3 @@ def glue_human_baselines() -> dict[tuple[str, str], float]:
 def normalized_gap(human: pd.Series, model: pd.Series) -> pd.Series:
     """(human - model) / human: 0 where the model matches people, larger for harder tasks."""
     return (human - model) / human
-
-
-def task_gaps(df: pd.DataFrame) -> pd.DataFrame:
-    """Per model and task: human baseline, dense metric (mean over seeds), gap; hardest first."""
-    dense = df[
-        (df["status"] == "ok")
-        & (df["transfer"] == "dense")
-        & (df["difficulty_axis"] == "human_gap")
-    ]
-    out = dense.groupby(["model", "task"], as_index=False).agg(
-        human=("difficulty_level", "first"), dense=("metric", "mean")
-    )
-    out["gap"] = normalized_gap(out["human"], out["dense"])
-    return out.sort_values(["model", "gap"], ascending=[True, False], ignore_index=True)

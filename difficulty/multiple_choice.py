@@ -5,10 +5,14 @@ Every task loads as columns question, choices (the option texts) and answer (the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasets import Dataset, load_dataset
 
 from difficulty.tasks import TaskDef, register_task
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 
 def options(
@@ -32,6 +36,8 @@ def _lettered(row: dict) -> dict:  # ARC and CommonsenseQA: choices {label, text
 
 def _hub(path: str, config: str | None, splits: tuple[str, str], convert=None):
     def load() -> tuple[Dataset, Dataset]:
+        from datasets import load_dataset  # heavy: imported when the task is loaded
+
         data = load_dataset(path, config)
         out = []
         for split in splits:

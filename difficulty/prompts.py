@@ -10,12 +10,15 @@ a continuation ` <option>` whose log-likelihood is scored (the harness's ARC sty
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasets import Dataset
 
 from difficulty.multiple_choice import options
 from difficulty.tasks import TaskDef
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 
 @dataclass(frozen=True)

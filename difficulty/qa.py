@@ -1,15 +1,8 @@
-"""Open-domain QA: TriviaQA (rc) and its metrics, exact match and token F1 over answer aliases.
-
-The answer normalization is the SQuAD v1.1 / TriviaQA evaluation scripts': lower case, no
-punctuation, no articles (a, an, the), single spaces. A prediction scores the best it gets
-against any alias of the answer.
+"""Open-domain QA: TriviaQA (rc), scored by exact match and token F1 over answer aliases
+(`generate` in difficulty.metrics).
 """
 
 from __future__ import annotations
-
-import re
-import string
-from collections import Counter
 
 from datasets import Dataset, load_dataset
 
@@ -17,41 +10,6 @@ from difficulty.tasks import TaskDef, register_task
 
 HUB = ("mandarjoshi/trivia_qa", "rc")
 N_TRAIN = 138384  # TriviaQA rc training questions
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD/TriviaQA normalization: lower case, drop punctuation and articles, squeeze spaces."""
-    text = "".join(c for c in text.lower() if c not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def exact_match(prediction: str, aliases: list[str]) -> float:
-    """1.0 if the normalized prediction equals a normalized alias."""
-    guess = normalize_answer(prediction)
-    return float(any(guess == normalize_answer(a) for a in aliases))
-
-
-def token_f1(prediction: str, aliases: list[str]) -> float:
-    """The best bag-of-tokens F1 between the normalized prediction and an alias."""
-    guess = normalize_answer(prediction).split()
-    best = 0.0
-    for alias in aliases:
-        truth = normalize_answer(alias).split()
-        common = sum((Counter(guess) & Counter(truth)).values())
-        if common:
-            precision, recall = common / len(guess), common / len(truth)
-            best = max(best, 2 * precision * recall / (precision + recall))
-    return best
-
-
-def qa_metrics(predictions: list[str], answers: list[list[str]]) -> dict[str, float]:
-    """Mean exact match and token F1 (0..1) of predictions against their answers' aliases."""
-    n = max(len(predictions), 1)
-    return {
-        "exact_match": sum(map(exact_match, predictions, answers)) / n,
-        "f1": sum(map(token_f1, predictions, answers)) / n,
-    }
 
 
 def _evidence(row: dict) -> str:

@@ -1,12 +1,17 @@
-"""The task registry: a task is a name plus a declarative description of its data and metric."""
+"""The task record and its registry: a task is a name plus a description of its data and metric.
+
+Light on purpose (no `datasets`): the modules that register tasks import it, and
+`difficulty.sources` resolves a spec's task reference against this registry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from datasets import Dataset
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 
 class TaskError(ValueError):
@@ -51,16 +56,3 @@ def register_task(task: TaskDef) -> TaskDef:
     """Add a task to the registry under its name."""
     TASKS[task.name] = task
     return task
-
-
-def get_task(ref: dict[str, Any]) -> TaskDef:
-    """Resolve a task reference from a spec: a registered name or a local-file description."""
-    from difficulty.files import file_task
-    from difficulty.glue import glue_dir_task
-
-    if "train" in ref:
-        return glue_dir_task(ref) if ref.get("layout") == "glue" else file_task(ref)
-    name = ref["name"]
-    if name not in TASKS:
-        raise TaskError(f"unknown task {name!r}; registered: {', '.join(sorted(TASKS))}")
-    return TASKS[name]

@@ -7,12 +7,11 @@ differ by language only: `dev` (997) gives demonstrations, `devtest` (1,012) is 
 A pair's level on the `language` axis is its resource size: the millions of tokens of its
 non-English language in CC25, the corpus mBART-large-cc25 was pre-trained on (Liu et al. 2020,
 "Multilingual Denoising Pre-training for Neural Machine Translation", arXiv 2001.08210,
-Table 1). Lower is harder. Scores: sacreBLEU's corpus BLEU (13a tokens) and chrF, both 0..100.
+Table 1). Lower is harder. Scores: sacreBLEU's BLEU and chrF (`translate` in difficulty.metrics).
 """
 
 from __future__ import annotations
 
-import sacrebleu
 from datasets import Dataset, load_dataset
 
 from difficulty.tasks import TaskDef, register_task
@@ -42,14 +41,6 @@ def tokenizer_code(tokenizer, language: str) -> str | None:
 def resource(source: str, target: str) -> float:
     """The pair's resource size: its non-English language's CC25 tokens (millions)."""
     return float(min(LANGUAGES[source][2], LANGUAGES[target][2]))
-
-
-def translation_metrics(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """sacreBLEU corpus BLEU and chrF (0..100) of hypotheses against one reference each."""
-    return {
-        "bleu": sacrebleu.corpus_bleu(hypotheses, [references]).score,
-        "chrf": sacrebleu.corpus_chrf(hypotheses, [references]).score,
-    }
 
 
 def _flores(source: str, target: str):

@@ -138,6 +138,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
               f"removed {done.removed}")  # fmt: skip
     for path in done.kept:
         print(f"  kept {path}: it changed while compacting (merged next time)")
+    for path in done.stale:
+        print(f"  deleted {path}: left by a write that died")
     for path, reason in done.corrupt:
         print(f"  unreadable fragment left in place (skipped by queries) {path}: {reason}")
     return 0

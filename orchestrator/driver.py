@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 import yaml
 
 from orchestrator.spec import SweepSpec
-from results.store import read_sweep, write_bytes
+from results.storage import write_bytes
+from results.store import read_sweep
 from workers.config import TrialConfig
 
 # Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results
@@ -54,7 +55,7 @@ class Outcome:
 
 def save_spec(spec: SweepSpec) -> None:
     """Keep the spec beside its results, so `resume` and `status` need only the sweep's dir."""
-    text = yaml.safe_dump(spec.model_dump(), sort_keys=False).encode()
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode()
     write_bytes(f"{spec.sweep_dir}/spec.yaml", text)
 
 

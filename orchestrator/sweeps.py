@@ -8,14 +8,15 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from orchestrator.spec import SpecError, SweepSpec, load_spec
+from results.storage import is_uri
 from results.store import read_sweep
 
 
 def locate(name_or_dir: str, storage: str = "./sweeps") -> str:
     """The sweep directory for `NAME` (under ./sweeps) or `DIR`; SpecError if there is none."""
     for candidate in (name_or_dir, f"{storage}/{name_or_dir}"):
-        if "://" in candidate or Path(candidate, "spec.yaml").is_file():
-            return candidate if "://" in candidate else str(Path(candidate).resolve())
+        if is_uri(candidate) or Path(candidate, "spec.yaml").is_file():
+            return candidate if is_uri(candidate) else str(Path(candidate).resolve())
     raise SpecError(
         f"{name_or_dir}: no sweep there (a sweep directory holds spec.yaml; "
         f"give its path, or a name under {storage}/)"

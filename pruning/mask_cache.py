@@ -1,7 +1,7 @@
-"""Masks on disk: bit-packed, one safetensors file per mask set, written atomically.
+"""Masks as bytes: bit-packed, one safetensors blob per mask set (the caller stores it).
 
 Each mask is flattened and packed 8 to a byte (numpy.packbits); the shapes travel in the
-file's metadata. `mask_cache_key` names a mask set by everything that determines it;
+blob's metadata. `mask_cache_key` names a mask set by everything that determines it;
 `model_fingerprint` identifies a model's weights cheaply (names, shapes, dtypes and a strided
 sample of up to 1024 values of every parameter: it tells checkpoints apart, but would miss an
 edit to a single weight outside the sample).
@@ -10,13 +10,11 @@ edit to a single weight outside the sample).
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load, save
 from torch import nn
 
 from pruning.errors import PruningError
@@ -24,34 +22,42 @@ from pruning.errors import PruningError
 FINGERPRINT_SAMPLE = 1024
 
 
-def save_masks(masks: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
-    """Write the masks to `path`, bit-packed, replacing any file there atomically."""
-    path = Path(path)
+def masks_to_bytes(masks: dict[str, torch.Tensor]) -> bytes:
+    """The masks as a safetensors blob, bit-packed."""
     packed = {
         n: torch.from_numpy(np.packbits(m.cpu().numpy().reshape(-1))) for n, m in masks.items()
     }
     shapes = json.dumps({name: list(mask.shape) for name, mask in masks.items()})
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        save_file(packed, temporary, metadata={"shapes": shapes})
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    return save(packed, metadata={"shapes": shapes})
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    # a safetensors blob starts with the length of its JSON header (8 bytes, little-endian)
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + size])["__metadata__"]
+
+
+def masks_from_bytes(data: bytes, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Masks from a blob written by `masks_to_bytes`, as bool tensors on `device`."""
+    shapes = json.loads(_metadata(data)["shapes"])
+    packed = load(data)
+    masks = {}
+    for name, shape in shapes.items():
+        bits = np.unpackbits(packed[name].numpy(), count=int(np.prod(shape)))
+        masks[name] = torch.from_numpy(bits.view(np.bool_)).view(shape).to(device)
+    return masks
+
+
+def save_masks(masks: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Write the masks to a local file (not atomically: a sweep's masks go through its storage)."""
+    Path(path).write_bytes(masks_to_bytes(masks))
 
 
 def load_masks(
     path: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> dict[str, torch.Tensor]:
     """Read masks written by `save_masks`, as bool tensors on `device`."""
-    with safe_open(str(path), framework="pt") as file:
-        shapes = json.loads(file.metadata()["shapes"])
-        masks = {}
-        for name, shape in shapes.items():
-            bits = np.unpackbits(file.get_tensor(name).numpy(), count=int(np.prod(shape)))
-            masks[name] = torch.from_numpy(bits.view(np.bool_)).view(shape).to(device)
-    return masks
+    return masks_from_bytes(Path(path).read_bytes(), device)
 
 
 def mask_cache_key(

@@ -3,85 +3,12 @@
 A mask is a bool tensor of the weight's shape and device, True where the weight is kept.
 """
 
-import math
-from numbers import Integral, Real
-
 import torch
 from torch import nn
 
 from pruning.errors import PruningError
-from pruning.magnitude import magnitude_masks
-from pruning.nm import nm_mask
-from pruning.random_masks import random_masks
-from pruning.selection import linear_layers, prunable_parameters
-from pruning.sparsegpt import sparsegpt_masks
-from pruning.wanda import wanda_masks
-
-METHODS: dict[str, tuple[str, ...]] = {
-    "magnitude": ("global", "layer"),
-    "random": ("global", "layer"),
-    "nm": ("row",),
-    "wanda": ("row",),
-    "sparsegpt": ("layer",),
-}
-"""The pruning methods and, for each, the scopes it accepts (the first is its natural one)."""
-
-OPTIONS: dict[str, tuple[str, ...]] = {"nm": ("keep", "of"), "sparsegpt": ("blocksize", "percdamp")}
-"""The method-specific keyword options of `compute_masks`."""
-
-
-def _check_sparsity(sparsity: object) -> float:
-    if isinstance(sparsity, bool) or not isinstance(sparsity, Real) or not 0 <= sparsity < 1:
-        raise PruningError(f"sparsity = {sparsity!r} is outside [0, 1)")
-    return float(sparsity)
-
-
-def _check_method_and_scope(method: str, scope: str) -> None:
-    if method == "rtn":
-        raise PruningError(
-            "method = 'rtn' quantizes and makes no mask: call pruning.quantize_rtn(model, bits)"
-        )
-    if method not in METHODS:
-        raise PruningError(f"method = {method!r} is unknown; allowed: {', '.join(METHODS)}")
-    if scope not in METHODS[method]:
-        allowed = ", ".join(METHODS[method])
-        raise PruningError(f"scope = {scope!r} is not allowed for {method}; allowed: {allowed}")
-
-
-def _check_options(method: str, options: dict) -> None:
-    allowed = OPTIONS.get(method, ())
-    for option in options:
-        if option not in allowed:
-            raise PruningError(
-                f"option {option!r} is unknown for method {method}; "
-                f"allowed: {', '.join(allowed) or 'none'}"
-            )
-
-
-def _integer(option: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise PruningError(f"{option} = {value!r} must be an integer >= {low}")
-    return int(value)
-
-
-def _check_nm(sparsity: object, keep: object, of: object) -> tuple[int, int]:
-    if keep is None or of is None:
-        raise PruningError("nm needs the options keep and of, e.g. keep=2, of=4 for 2:4")
-    keep, of = _integer("nm option keep", keep, 1), _integer("nm option of", of, 2)
-    if keep >= of:
-        raise PruningError(f"nm: keep = {keep} must be smaller than of = {of}")
-    if sparsity is not None and not math.isclose(_check_sparsity(sparsity), 1 - keep / of):
-        raise PruningError(
-            f"sparsity = {sparsity!r} disagrees with nm {keep}:{of}, whose sparsity is "
-            f"{1 - keep / of}; pass that or None"
-        )
-    return keep, of
-
-
-def _check_percdamp(percdamp: object) -> float:
-    if isinstance(percdamp, bool) or not isinstance(percdamp, Real) or percdamp < 0:
-        raise PruningError(f"sparsegpt option percdamp = {percdamp!r} must be a number >= 0")
-    return float(percdamp)
+from pruning.methods import get_method
+from pruning.selection import prunable_parameters
 
 
 def compute_masks(
@@ -100,35 +27,30 @@ def compute_masks(
 
     Every method but sparsegpt leaves the model unchanged. sparsegpt prunes and reconstructs the
     weights in place (kept weights change too) and returns the masks of what it pruned.
-    Sparsity 0 keeps every weight and changes nothing. `nm` takes keep=N, of=M and sparsity None
-    (or 1 - N/M); wanda and sparsegpt need `calibration` (see pruning.calibration); `random`
-    uses `seed`. `scope` must be one of METHODS[method].
+    Sparsity 0 keeps every weight and changes nothing. What each method takes (its scopes and
+    options, calibration, seed, a sparsity of its own) is its record in pruning.methods: `nm`
+    takes keep=N, of=M and sparsity None (or 1 - N/M); wanda and sparsegpt need `calibration`
+    (see pruning.calibration); `random` uses `seed`.
     """
-    _check_method_and_scope(method, scope)
-    _check_options(method, options)
-    if method == "nm":
-        keep, of = _check_nm(sparsity, options.get("keep"), options.get("of"))
-    else:
-        sparsity = _check_sparsity(sparsity)
-    if method == "sparsegpt":
-        blocksize = _integer("sparsegpt option blocksize", options.get("blocksize", 128), 1)
-        percdamp = _check_percdamp(options.get("percdamp", 0.01))
-    if method in ("wanda", "sparsegpt") and calibration is None:
+    record = get_method(method)
+    record.check_scope(scope)
+    resolved = record.resolve_options({**options, "include": include, "exclude": exclude})
+    sparsity = record.sparsity(sparsity, resolved)
+    if record.needs_calibration and calibration is None:
         raise PruningError(f"{method} needs calibration data: pass calibration=...")
-    params = prunable_parameters(model, include, exclude)
+    params = prunable_parameters(model, resolved.pop("include"), resolved.pop("exclude"))
     with torch.no_grad():
-        if method == "nm":
-            layers = linear_layers(model, list(params))
-            return {n: nm_mask(p, layers[n], keep, of) for n, p in params.items()}
-        if sparsity == 0:
+        if sparsity == 0 and record.sets_sparsity is None:
             return {name: torch.ones_like(p, dtype=torch.bool) for name, p in params.items()}
-        if method == "magnitude":
-            return magnitude_masks(params, sparsity, scope)
-        if method == "random":
-            return random_masks(params, sparsity, scope, seed)
-        if method == "wanda":
-            return wanda_masks(model, params, sparsity, calibration)
-        return sparsegpt_masks(model, params, sparsity, calibration, blocksize, percdamp)
+        return record.run(
+            model=model,
+            params=params,
+            sparsity=sparsity,
+            scope=scope,
+            calibration=calibration,
+            seed=seed,
+            **resolved,
+        )
 
 
 def _parameter(model: nn.Module, name: str) -> nn.Parameter:

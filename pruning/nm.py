@@ -7,7 +7,7 @@ Weights are compared by |w| (float32) within each group; GPT-2's Conv1D weights,
 import torch
 
 from pruning.errors import PruningError
-from pruning.selection import out_by_in
+from pruning.selection import linear_layers, out_by_in
 
 
 def nm_mask(weight: torch.Tensor, layer: torch.nn.Module, keep: int, of: int) -> torch.Tensor:
@@ -19,3 +19,9 @@ def nm_mask(weight: torch.Tensor, layer: torch.nn.Module, keep: int, of: int) ->
     kept = torch.zeros_like(groups, dtype=torch.bool)
     kept.scatter_(2, groups.topk(keep, dim=2).indices, True)
     return out_by_in(kept.reshape(rows.shape), layer)
+
+
+def nm_masks(model: torch.nn.Module, params: dict[str, torch.Tensor], keep: int, of: int) -> dict:
+    """N:M masks of the named linear weights of the model."""
+    layers = linear_layers(model, list(params))
+    return {name: nm_mask(p, layers[name], keep, of) for name, p in params.items()}

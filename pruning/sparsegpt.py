@@ -13,12 +13,14 @@ their weights zeroed but stay kept in the mask, as in the reference code.
 import torch
 from torch import nn
 
-from pruning.calibration import calibration_batches, input_statistics
-from pruning.selection import blocks, linear_layers, out_by_in
+from pruning.calibration import block_statistics, calibration_batches
+from pruning.selection import linear_layers, out_by_in
 
 
-def _gram(x: torch.Tensor) -> torch.Tensor:
-    return x.T @ x
+def _gram(previous: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """X^T X of the inputs so far, x's (batch, tokens, in) added."""
+    x = x.reshape(-1, x.shape[-1]).float()
+    return x.T @ x if previous is None else previous + x.T @ x
 
 
 def sparsegpt_prune(
@@ -61,14 +63,11 @@ def sparsegpt_masks(
 ) -> dict[str, torch.Tensor]:
     """Prune and reconstruct the model's weights in place, block by block; return the masks."""
     layers = linear_layers(model, list(params))
-    batches = calibration_batches(calibration)
     masks = {}
-    for block, names in blocks(model, list(params)):
-        members = {name: layers[name] for name in names}
-        grams = input_statistics(model, members, batches, _gram, stop_after=block)
-        for name, layer in members.items():
-            rows = out_by_in(params[name].data, layer)
-            weight, kept = sparsegpt_prune(rows, grams[name], sparsity, blocksize, percdamp)
+    for grams in block_statistics(model, layers, calibration_batches(calibration), _gram):
+        for name, gram in grams.items():
+            rows = out_by_in(params[name].data, layers[name])
+            weight, kept = sparsegpt_prune(rows, gram, sparsity, blocksize, percdamp)
             rows.copy_(weight)
-            masks[name] = out_by_in(kept, layer)
+            masks[name] = out_by_in(kept, layers[name])
     return masks

@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # the object API draws with Agg and leaves pyplot alone
 
-from difficulty.monotonicity import LEVELS, hardness, level_group, ok_rows, seed_ci
+from difficulty.axes import AXES
+from results.monotonicity import (
+    LEVELS,
+    REFERENCE,
+    dense_reference,
+    hardness,
+    level_group,
+    ok_rows,
+    seed_ci,
+)
 
 LINE = ["task", "difficulty_level"]
 
@@ -33,7 +42,7 @@ def _draw(curves: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
     cross_task = curves["group"].iloc[0] == "*"
     for ((task, level), line), color in zip(lines, colors):
         axis = line["difficulty_axis"].iloc[0]
-        label = f"{axis} {level:g}" if pd.notna(level) else task
+        label = f"{AXES[axis].label} {level:g}" if pd.notna(level) else task
         ax.plot(
             line["sparsity"],
             line["mean"],
@@ -63,10 +72,10 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
     pruned = ok[ok["transfer"] != "dense"]
     figures = pruned[LEVELS].drop_duplicates().sort_values(LEVELS).head(max_plots)
     pruned = pruned.merge(figures, on=LEVELS)
-    reference = ["model", "task", "difficulty_level"]
-    dense = ok[ok["transfer"] == "dense"].groupby(reference, dropna=False)["metric"].mean()
+    level = REFERENCE[:4]  # model, task, axis, level: the dense line is the mean over seeds
+    dense = dense_reference(df).groupby(level, dropna=False)["dense_metric"].mean()
     curves = seed_ci(pruned, "metric", LEVELS + LINE + ["metric_name", "sparsity"])
-    curves = curves.merge(dense.rename("dense_metric").reset_index(), on=reference, how="left")
+    curves = curves.merge(dense.reset_index(), on=level, how="left")
     paths = []
     for key, figure in curves.groupby(LEVELS, dropna=False, sort=True):
         path = out_dir / _file_name(key)

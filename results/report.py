@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from difficulty import monotonicity as mono
+from difficulty.axes import AXES
+from results import monotonicity as mono
 from results.plots import plot_curves
 from results.tables import format_pivot, markdown, number, pivot
 
@@ -12,13 +13,18 @@ MISSING_SHOWN = 100
 
 
 def _name(row: pd.Series, keys: list[str]) -> str:
-    """The key columns of a row as 'm · glue/rte · data_fraction 0.1 · …', leaving out gaps."""
+    """The key columns of a row as 'm · glue/rte · data_fraction 0.1 · …', leaving out gaps.
+
+    An axis without its level is named by its label (Axis.label), as the plots name it.
+    """
     parts = []
     for k in keys:
         value = row[k]
         if k == "difficulty_axis" and "difficulty_level" in keys:
             continue  # named together with its level
-        if k == "difficulty_level" and pd.notna(value):
+        if k == "difficulty_axis" and pd.notna(value):
+            parts.append(AXES[value].label)
+        elif k == "difficulty_level" and pd.notna(value):
             parts.append(f"{row['difficulty_axis']} {value:g}")
         elif k != "difficulty_level" and pd.notna(value) and value != "*":
             parts.append(str(value))

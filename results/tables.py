@@ -3,20 +3,20 @@
 import numpy as np
 import pandas as pd
 
-from difficulty.monotonicity import drops, ok_rows
+from results.monotonicity import REFERENCE, dense_reference, drops
 
 ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method"]
+LEVEL = REFERENCE[:4]  # a row of the table without its method: model, task, axis, level
 STATS = ["mean", "std", "n", "drop"]
 
 
 def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per transfer mode: metric mean/std/n over seeds and mean drop, rows ROWS × (sparsity, stat).
 
-    The first columns, ("dense", mean/std/n), are the dense reference of each row; a table with no
-    pruned rows gives a single "dense" block of those columns.
+    The first columns, ("dense", mean/std/n), are the dense reference of each row over its seeds;
+    a table with no pruned rows gives a single "dense" block of those columns.
     """
-    ok = ok_rows(df)
-    dense = ok[ok["transfer"] == "dense"].groupby(ROWS, dropna=False)["metric"]
+    dense = dense_reference(df).groupby(LEVEL, dropna=False)["dense_metric"]
     dense = dense.agg(["mean", "std", "size"]).rename(columns={"size": "n"})
     dense.columns = pd.MultiIndex.from_product([["dense"], dense.columns])
     blocks = {}
@@ -29,8 +29,7 @@ def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         )
         wide = cells.unstack("sparsity").swaplevel(axis=1)
         wide = wide[[(x, stat) for x in sorted(wide.columns.levels[0]) for stat in STATS]]
-        # The dense reference has method "none": align it on everything but the method.
-        reference = dense.droplevel("method").reindex(wide.index.droplevel("method"))
+        reference = dense.reindex(wide.index.droplevel("method"))  # the same for every method
         blocks[transfer] = pd.concat([reference.set_axis(wide.index), wide], axis=1)
     return blocks or ({"dense": dense} if len(dense) else {})
 

@@ -11,7 +11,6 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 from datasets import Dataset
@@ -25,7 +24,10 @@ from transformers import (
 
 from difficulty import AXES, TaskDef, apply_axis, get_task
 from difficulty.prompts import Prompts, build_prompts
-from pruning import compute_masks, load_masks, mask_cache_key, model_fingerprint, save_masks
+from pruning import compute_masks, mask_cache_key, model_fingerprint
+from pruning.mask_cache import masks_from_bytes, masks_to_bytes
+from pruning.methods import METHODS
+from results import storage
 from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
 
@@ -182,30 +184,30 @@ def _compute_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, so
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
     """The trial's masks: from this process, else the sweep's mask store, else computed (once).
 
-    SparseGPT is computed every time: it also rewrites the kept weights, which its masks alone
-    do not reproduce.
+    A method that is not `cacheable` (sparsegpt) is computed every time: it also rewrites the
+    kept weights, which its masks alone do not reproduce.
     """
     options = dict(trial.pruning_options)
     source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
-    if trial.method == "random":
-        options["seed"] = trial.seed  # the random control draws a new mask per seed
-    if trial.method == "sparsegpt":  # rewrites the kept weights too: never from a cache
+    method = METHODS[trial.method]
+    if method.seeded:  # the random control draws a new mask per seed
+        options["seed"] = trial.seed
+    if not method.cacheable:  # sparsegpt rewrites the kept weights too: never from a cache
         return _compute_masks(model, trial, options, source)
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
-    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, options, calibration_id)
+    identity = {**options, "revision": method.revision} if method.revision > 1 else options
+    key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, identity, calibration_id)
     if key in _masks:
         _masks.move_to_end(key)
         return _masks[key]
-    path = Path(trial.mask_dir, f"{key}.safetensors") if trial.mask_dir else None
-    if path is not None and path.is_file():
-        found = load_masks(path)
+    stored = f"{trial.mask_dir}/{key}.safetensors"  # on the sweep's storage, local or s3://
+    if storage.exists(stored):
+        found = masks_from_bytes(storage.read_bytes(stored))
     else:
         found = _compute_masks(model, trial, options, source)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_masks(found, path)
+        storage.write_bytes(stored, masks_to_bytes(found))
     _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)

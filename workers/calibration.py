@@ -37,8 +37,21 @@ def documents(source: dict[str, Any]) -> list[str]:
     return data[source.get("text", "text")]
 
 
+_ids: dict[tuple[str, str], torch.Tensor] = {}
+
+
 def calibration_ids(tokenizer, source: dict[str, Any]) -> torch.Tensor:
-    """(n, length) token ids of random windows of the source's documents, seed 0."""
+    """(n, length) token ids of random windows of the source's documents, seed 0.
+
+    Read and tokenized once per process and tokenizer; later calls return the same tensor.
+    """
+    key = (tokenizer.name_or_path, source_id(source))
+    if key not in _ids:
+        _ids[key] = _windows(tokenizer, source)
+    return _ids[key]
+
+
+def _windows(tokenizer, source: dict[str, Any]) -> torch.Tensor:
     n, length = source.get("n", DEFAULTS["n"]), source.get("length", DEFAULTS["length"])
     docs = documents(source)
     rng = random.Random(0)
@@ -47,7 +60,9 @@ def calibration_ids(tokenizer, source: dict[str, Any]) -> torch.Tensor:
         if len(windows) == n:
             break
         doc = rng.randrange(len(docs))
-        ids = tokenized.setdefault(doc, tokenizer(docs[doc]).input_ids)
+        if doc not in tokenized:  # (setdefault would tokenize the document on every draw)
+            tokenized[doc] = tokenizer(docs[doc]).input_ids
+        ids = tokenized[doc]
         if len(ids) > length:
             start = rng.randrange(len(ids) - length)
             windows.append(ids[start : start + length])

@@ -5,37 +5,48 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any, Literal
 
-TRANSFERS = ("dense", "sparse", "dense_freeze", "sparse_to_dense", "lora", "none")
+from pydantic import BaseModel, ConfigDict, Field
+
+from pruning.methods import METHODS
+from workers.transfer_modes import TRANSFER_MODES
+
 DENSE_METHOD = "none"  # `method` and `scope` recorded for the unpruned reference
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Fine-tuning hyper-parameters (defaults: the paper's GLUE runs)."""
+class TrainConfig(BaseModel):
+    """Fine-tuning hyper-parameters (defaults: the paper's GLUE runs): the spec's `train` block.
 
-    epochs: float = 3
-    max_steps: int | None = None
-    lr: float = 2e-5
-    batch_size: int = 32
-    eval_batch_size: int = 128
-    max_length: int = 128
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.06
-    grad_accum: int = 1
-    max_grad_norm: float = 1.0
-    n_train: int | None = None  # cap on training examples (after the difficulty axis), None = all
-    n_eval: int | None = None  # cap on evaluation examples, None = all
+    Validated once, where the spec is read, and passed to the trial unchanged. Numbers are
+    stored as their field's type (epochs 3 -> 3.0), as on reloading a saved spec.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    epochs: float = Field(3, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    lr: float = Field(2e-5, gt=0)
+    batch_size: int = Field(32, gt=0)
+    eval_batch_size: int = Field(128, gt=0)
+    max_length: int = Field(128, gt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.06, ge=0, le=1)
+    grad_accum: int = Field(1, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    n_train: int | None = Field(None, gt=0)  # cap on training examples (after the axis); None: all
+    n_eval: int | None = Field(None, gt=0)  # cap on evaluation examples, None = all
     eval_each_epoch: bool = False  # evaluate after every epoch and keep the best (run_glue style)
-    lora_r: int = 8  # LoRA rank (transfer `lora` only)
-    lora_alpha: float = 16
-    lora_dropout: float = 0.1
-    lora_targets: tuple[str, ...] | None = None  # module names; None = peft's default per model
+    lora_r: int = Field(8, gt=0)  # LoRA rank (transfer `lora` only)
+    lora_alpha: float = Field(16, gt=0)
+    lora_dropout: float = Field(0.1, ge=0, lt=1)
+    # module names; None = peft's default per model
+    lora_targets: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(None, min_length=1)
     # evaluation-only tasks (qa, multiple_choice, translation); None = the task's or model's own
-    max_new_tokens: int | None = None  # generation cap; None = the task's (qa 32, translation 256)
-    num_beams: int | None = None  # beam width of translation; None = 5
-    prompt_length: int | None = None  # prompt tokens kept (their end); None = the model's window
+    max_new_tokens: int | None = Field(None, gt=0)  # generation cap; None: the task's (qa 32, ...)
+    num_beams: int | None = Field(None, gt=0)  # beam width of translation; None = 5
+    prompt_length: int | None = Field(None, gt=1)  # prompt tokens kept (their end); None: window
+    checkpoint: Literal["none", "epoch"] = "none"  # "epoch": save each epoch, resume; not in key
 
 
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
@@ -68,39 +79,42 @@ class TrialConfig:
         return self.task["name"]
 
     @property
-    def mask_dir(self) -> str | None:
-        """Where the sweep keeps computed masks for other trials and nodes (local storage only)."""
-        if "://" in self.results_dir:
-            return None
+    def mask_dir(self) -> str:
+        """Where the sweep keeps computed masks for other trials and nodes: <sweep>/masks."""
         return self.results_dir.rstrip("/").rsplit("/", 1)[0] + "/masks"
 
     @property
     def trial_key(self) -> str:
         """A stable content address: same config, same key, on any machine."""
-        identity = asdict(self)
+        identity = self.to_dict()
         for name in ("sweep", "results_dir", "cpus"):  # where and how it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
         identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
         # fields added after the first release enter the key only where they change the result,
         # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
+        identity["train"].pop("checkpoint")  # resuming gives the same numbers, bit for bit
         if not self.train.eval_each_epoch:
             identity["train"].pop("eval_each_epoch")
-        if self.transfer != "lora":
+        if not TRANSFER_MODES[self.transfer].adapters:
             for name in LORA_FIELDS:
                 identity["train"].pop(name)
         for name in GENERATION_FIELDS:
             if getattr(self.train, name) is None:
                 identity["train"].pop(name)
+        revision = METHODS[self.method].revision if self.method in METHODS else 1
+        if revision > 1:  # a method whose algorithm changed: not the earlier algorithm's rows
+            identity["revision"] = revision
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data (for Ray and the key): `train` as a dict of its fields."""
+        return {**asdict(self), "train": self.train.model_dump()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrialConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
-        values["train"] = TrainConfig(**values.get("train", {}))
+        values["train"] = TrainConfig.model_validate(values.get("train", {}))
         return cls(**values)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import f1_score, matthews_corrcoef
 
+from difficulty.metrics import compute_metrics, primary_metric
 from difficulty.prompts import Prompts
-from difficulty.qa import qa_metrics
-from difficulty.translation import translation_metrics
 from workers.config import TrainConfig
 from workers.generate import answers, translations
-from workers.scoring import choice_metrics, loglikelihoods
+from workers.scoring import loglikelihoods
 from workers.train import autocast, batches
 
 
@@ -31,26 +28,10 @@ def predict(model: torch.nn.Module, data: dict[str, torch.Tensor], batch_size: i
     return torch.cat(outputs).numpy()
 
 
-def metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Every metric that applies: classification (accuracy, f1, matthews) or regression."""
-    if logits.shape[1] == 1:
-        scores = logits[:, 0]
-        return {"pearson": float(pearsonr(scores, labels)[0]),
-                "spearman": float(spearmanr(scores, labels)[0])}  # fmt: skip
-    predicted = logits.argmax(1)
-    out = {
-        "accuracy": float((predicted == labels).mean()),
-        "matthews": float(matthews_corrcoef(labels, predicted)),
-    }
-    if logits.shape[1] == 2:
-        out["f1"] = float(f1_score(labels, predicted))
-    return out
-
-
 def evaluate(model: torch.nn.Module, data: dict[str, torch.Tensor], metric: str,
              batch_size: int) -> tuple[str, float, dict[str, float]]:  # fmt: skip
     """(primary metric name, its value, all metrics) on the evaluation set."""
-    values = metrics(predict(model, data, batch_size), data["labels"].numpy())
+    values = compute_metrics("classify", predict(model, data, batch_size), data["labels"].numpy())
     return metric, values[metric], values
 
 
@@ -67,8 +48,9 @@ def evaluate_prompts(model: torch.nn.Module, tokenizer, prompts: Prompts,
                      cfg: TrainConfig) -> tuple[str, float, dict[str, float]]:  # fmt: skip
     """(primary metric name, its value, all metrics) of a pretrained model on prompts.
 
-    Answers (qa, free-form): greedy, cut at a newline, period or comma (the harness's TriviaQA),
-    exact match and F1. Options: log-likelihood accuracy. Translations: beam search, BLEU, chrF.
+    Answers (qa, free-form): greedy, cut at a newline, period or comma (the harness's TriviaQA).
+    Options: the log-likelihood of each. Translations: beam search. The metrics of the prompts'
+    kind (difficulty.metrics) score them; the primary one is the row's metric.
     """
     window = cfg.prompt_length or context_window(model)
     new_tokens = cfg.max_new_tokens or prompts.max_new_tokens
@@ -77,20 +59,20 @@ def evaluate_prompts(model: torch.nn.Module, tokenizer, prompts: Prompts,
             (c, f" {o}") for c, opts in zip(prompts.contexts, prompts.targets) for o in opts
         ]
         flat = iter(loglikelihoods(model, tokenizer, requests, cfg.eval_batch_size, window))
-        scores = [[next(flat) for _ in opts] for opts in prompts.targets]
-        values = choice_metrics(scores, prompts.targets, prompts.answers)
-        return "accuracy_norm_above_chance", values["accuracy_norm_above_chance"], values
-    if prompts.kind == "generate":
+        predicted = [[next(flat) for _ in opts] for opts in prompts.targets]
+        references = (prompts.targets, prompts.answers)
+    elif prompts.kind == "generate":
         predicted = answers(
             model, tokenizer, prompts.contexts, cfg.eval_batch_size, new_tokens, window,
             stop=("\n", ".", ","),
         )  # fmt: skip
-        values = qa_metrics(predicted, prompts.targets)
-        return "exact_match", values["exact_match"], values
-    beams = cfg.num_beams or 5
-    translated = translations(
-        model, tokenizer, prompts.contexts, prompts.languages, cfg.eval_batch_size, new_tokens,
-        window, beams,
-    )  # fmt: skip
-    values = translation_metrics(translated, [t[0] for t in prompts.targets])
-    return "bleu", values["bleu"], values
+        references = prompts.targets
+    else:
+        predicted = translations(
+            model, tokenizer, prompts.contexts, prompts.languages, cfg.eval_batch_size,
+            new_tokens, window, cfg.num_beams or 5,
+        )  # fmt: skip
+        references = [t[0] for t in prompts.targets]
+    values = compute_metrics(prompts.kind, predicted, references)
+    name = primary_metric(prompts.kind)
+    return name, values[name], values

@@ -12,6 +12,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from results.schema import NOTHING_MEASURED, VERSIONS
 from results.store import write_trial
 from workers.config import TrialConfig
 
@@ -43,18 +44,7 @@ def identity(trial: TrialConfig) -> dict[str, Any]:
 def measured(**values: Any) -> dict[str, Any]:
     """The row's columns that say what happened (defaults for a trial that measured nothing)."""
     return {
-        "metric_name": "",
-        "metric": float("nan"),
-        "actual_sparsity": float("nan"),
-        "n_train": 0,
-        "n_eval": 0,
-        "prune_s": 0.0,
-        "train_s": 0.0,
-        "eval_s": 0.0,
-        "status": "ok",
-        "error": None,
-        "metrics": None,
-        "device": "cpu",
+        **NOTHING_MEASURED,
         "node": socket.gethostname(),
         "finished_at": datetime.now(timezone.utc),
         "versions": _versions(),
@@ -70,11 +60,7 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             return "source"
 
-    return {
-        "torch": of("torch"),
-        "transformers": of("transformers"),
-        "junkdna": of("junkdna"),
-    }
+    return {package: of(package) for package in VERSIONS}
 
 
 def record(trial: TrialConfig, identity: dict, ready_s: float = 0.0, **values) -> dict[str, Any]:

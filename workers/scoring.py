@@ -1,14 +1,11 @@
 """Multiple-choice scoring by log-likelihood, as lm-evaluation-harness does it.
 
-Each option is a continuation of the question's prompt; the model picks the option with the
-highest log-likelihood (`accuracy`) or the highest log-likelihood per character of the option
-(`accuracy_norm`, the harness's acc_norm). Above-chance accuracy, (acc - 1/k) / (1 - 1/k),
-makes levels with different numbers of options k comparable: 0 is guessing, 1 is perfect.
+Each option is a continuation of the question's prompt; its summed log-likelihood is the score
+that the `choose` metrics of difficulty.metrics turn into accuracies.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from workers.train import autocast
@@ -64,20 +61,3 @@ def loglikelihoods(
             index = torch.tensor(target, device=scored.device)[:, None]
             out.append(scored.gather(1, index).sum().item())
     return out
-
-
-def choice_metrics(
-    scores: list[list[float]], options: list[list[str]], answers: list[int]
-) -> dict[str, float]:
-    """Accuracy with and without length normalisation, and each above chance (1/k)."""
-    raw = np.mean([int(np.argmax(s)) == a for s, a in zip(scores, answers)])
-    per_char = [[s / len(" " + o) for s, o in zip(row, opts)] for row, opts in zip(scores, options)]
-    norm = np.mean([int(np.argmax(s)) == a for s, a in zip(per_char, answers)])
-    chance = float(np.mean([1 / len(opts) for opts in options]))
-    return {
-        "accuracy": float(raw),
-        "accuracy_norm": float(norm),
-        "chance": chance,
-        "accuracy_above_chance": float((raw - chance) / (1 - chance)),
-        "accuracy_norm_above_chance": float((norm - chance) / (1 - chance)),
-    }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from transformers import get_scheduler
 
+from workers import checkpoint as ckpt
 from workers.config import TrainConfig
 from workers.transfer import Constraint
 
@@ -63,11 +64,14 @@ def train(
     seed: int,
     after_step: Constraint = lambda: None,
     score: Callable[[], float] | None = None,
+    checkpoint: str | None = None,
 ) -> TrainStats:
     """Fine-tune `model` in place on `data`; `after_step` runs after every optimizer step.
 
     With `score` (the evaluation metric, higher is better) the model is scored after every epoch
-    and the best epoch's weights are kept, like run_glue's `load_best_model_at_end`.
+    and the best epoch's weights are kept, like run_glue's `load_best_model_at_end`. With
+    `checkpoint` (a location) the state is saved there after every epoch and, if one is there
+    already, training resumes from it: the result is bit for bit that of an uninterrupted run.
     """
     torch.manual_seed(seed)  # dropout: the same trial gives the same numbers
     device = next(model.parameters()).device
@@ -81,6 +85,18 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     step, epoch, loss = 0, 0, torch.tensor(0.0)
     best_value, best_epoch, best_weights = -math.inf, None, None
+    state = ckpt.load(checkpoint) if checkpoint else None
+    if state is not None:
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        _set_rng(state["rng"])
+        step, epoch, loss = state["step"], state["epoch"], torch.tensor(state["loss"])
+        best_value, best_epoch = state["best_value"], state["best_epoch"]
+        if state["best_weights"] is not None:  # the frozen rest is the same in every epoch
+            best_weights = {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_weights.update(state["best_weights"])
     while step < total:
         model.train()
         order = torch.randperm(n, generator=generator)
@@ -111,7 +127,39 @@ def train(
             if best_epoch is None or value > best_value:
                 best_value, best_epoch = value, epoch
                 best_weights = {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}
+        if checkpoint:
+            trains = ckpt.trainable(model)
+            ckpt.save(
+                checkpoint,
+                {
+                    "model": trains,
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "rng": _get_rng(),
+                    "step": step,
+                    "epoch": epoch,
+                    "loss": loss.item(),
+                    "best_value": best_value,
+                    "best_epoch": best_epoch,
+                    "best_weights": None
+                    if best_weights is None
+                    else {k: best_weights[k] for k in trains},
+                },
+            )
     if best_weights is not None and best_epoch != epoch:
         model.load_state_dict(best_weights)
     model.eval()
     return TrainStats(step, loss.item(), best_epoch)
+
+
+def _get_rng() -> dict[str, object]:
+    """The global RNG states that dropout draws from (CPU, and every CUDA device)."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+
+def _set_rng(rng: dict[str, object]) -> None:
+    torch.set_rng_state(rng["cpu"])
+    if rng["cuda"]:
+        torch.cuda.set_rng_state_all(rng["cuda"])

@@ -16,7 +16,8 @@ import torch
 from peft import LoraConfig, inject_adapter_in_model
 
 from pruning import apply_masks
-from workers.config import TRANSFERS, TrainConfig
+from workers.config import TrainConfig
+from workers.transfer_modes import TRANSFER_MODES, get_transfer
 
 Constraint = Callable[[], None]
 _DEFAULT_TRAIN = TrainConfig()
@@ -40,34 +41,50 @@ def prepare(
     cfg: TrainConfig = _DEFAULT_TRAIN,
 ) -> Constraint:
     """Apply `transfer` to `model` (in place, on its device); returns the after-step constraint."""
-    if transfer not in TRANSFERS:
-        raise ValueError(f"transfer {transfer!r} is unknown; allowed: {', '.join(TRANSFERS)}")
-    if transfer == "dense":
-        return _nothing
-    if transfer != "dense_freeze":
-        apply_masks(model, masks)
-    if transfer == "lora":
-        add_lora(model, cfg)
-        return _nothing
-    if transfer in ("sparse_to_dense", "none"):
-        return _nothing
+    return _PREPARE[get_transfer(transfer).name](model, masks, cfg)
+
+
+def _unpruned(model: torch.nn.Module, masks: dict, cfg: TrainConfig) -> Constraint:
+    return _nothing
+
+
+def _released(model: torch.nn.Module, masks: dict, cfg: TrainConfig) -> Constraint:
+    apply_masks(model, masks)
+    return _nothing
+
+
+def _lora(model: torch.nn.Module, masks: dict, cfg: TrainConfig) -> Constraint:
+    apply_masks(model, masks)
+    add_lora(model, cfg)
+    return _nothing
+
+
+def _hooked(model: torch.nn.Module, masks: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(parameter, keep) pairs, the gradients of the pruned positions zeroed as they accumulate."""
     # masks as 1.0/0.0 in the weight's dtype: a multiply is exact (w * 1 = w, w * 0 = 0) and,
     # on CPU, tens of times faster than masked_fill or where with a bool mask
     named = dict(model.named_parameters())
     kept = [(named[n], m.to(named[n].device, named[n].dtype)) for n, m in masks.items()]
     for p, keep in kept:
         p.register_post_accumulate_grad_hook(_zero_grad_at(keep))
-    if transfer == "sparse":
+    return kept
 
-        @torch.no_grad()
-        def keep_zero() -> None:
-            for p, keep in kept:
-                p.mul_(keep)
 
-        return keep_zero
+def _sparse(model: torch.nn.Module, masks: dict, cfg: TrainConfig) -> Constraint:
+    apply_masks(model, masks)
+    kept = _hooked(model, masks)
 
+    @torch.no_grad()
+    def keep_zero() -> None:
+        for p, keep in kept:
+            p.mul_(keep)
+
+    return keep_zero
+
+
+def _dense_freeze(model: torch.nn.Module, masks: dict, cfg: TrainConfig) -> Constraint:
     # pretrained values at pruned positions (0 elsewhere): w * keep + frozen is exact both ways
-    frozen = [(p, keep, p.detach() * (1 - keep)) for p, keep in kept]
+    frozen = [(p, keep, p.detach() * (1 - keep)) for p, keep in _hooked(model, masks)]
 
     @torch.no_grad()
     def restore_pretrained() -> None:
@@ -75,6 +92,21 @@ def prepare(
             torch.addcmul(pretrained, p, keep, out=p)
 
     return restore_pretrained
+
+
+_PREPARE: dict[str, Callable[[torch.nn.Module, dict, TrainConfig], Constraint]] = {
+    "dense": _unpruned,
+    "sparse": _sparse,
+    "dense_freeze": _dense_freeze,
+    "sparse_to_dense": _released,
+    "lora": _lora,
+    "none": _released,
+}
+if set(_PREPARE) != set(TRANSFER_MODES):
+    raise ImportError(
+        f"workers.transfer applies {sorted(_PREPARE)}, workers.transfer_modes names "
+        f"{sorted(TRANSFER_MODES)}: each mode needs both"
+    )
 
 
 def task_head(model: torch.nn.Module) -> list[str]:

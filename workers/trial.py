@@ -12,11 +12,12 @@ import torch
 from difficulty.tasks import CLASSIFICATION
 from pruning import measure_sparsity, prunable_parameters
 from results.store import has_row, write_trial
-from workers import cache, transfer
+from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
 from workers.evaluate import evaluate, evaluate_prompts
 from workers.record import failed_row, identity, record
 from workers.train import train
+from workers.transfer_modes import TRANSFER_MODES
 
 
 def run_trial(config: dict[str, Any]) -> dict[str, Any]:
@@ -36,19 +37,22 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
         measured = fine_tune_and_evaluate(trial, device)
     else:
         measured = evaluate_pretrained(trial, device)
-    return record(
+    result = record(
         trial,
         row,
         device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         **measured,
     )
+    if trial.train.checkpoint != "none":  # the row is written: the checkpoint served its purpose
+        checkpoint.delete(checkpoint.location(trial))
+    return result
 
 
 def prune(model: torch.nn.Module, trial: TrialConfig, device: torch.device):
     """The trial's masks, applied as its transfer mode says; (masks, after-step constraint, s)."""
     clock = time.perf_counter()
-    masks = {} if trial.transfer == "dense" else cache.masks(model, trial)
-    model.to(device)
+    model.to(device)  # calibration (wanda, sparsegpt) runs where the model does
+    masks = cache.masks(model, trial) if TRANSFER_MODES[trial.transfer].prunes else {}
     after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
     return masks, after_step, time.perf_counter() - clock
 
@@ -66,9 +70,10 @@ def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str
         return evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)[1]
 
     clock = time.perf_counter()
-    if trial.transfer != "none":  # `none`: the pruned body with its untrained head, as it is
+    if TRANSFER_MODES[trial.transfer].trains:  # `none`: the pruned body, untrained head, as is
         per_epoch = score if trial.train.eval_each_epoch else None
-        train(model, data.train, trial.train, trial.seed, after_step, per_epoch)
+        saved = checkpoint.location(trial) if trial.train.checkpoint == "epoch" else None
+        train(model, data.train, trial.train, trial.seed, after_step, per_epoch, saved)
     train_s = time.perf_counter() - clock
 
     clock = time.perf_counter()

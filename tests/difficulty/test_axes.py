@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from difficulty import AXES, apply_axis
+from difficulty import AXES, Axis, apply_axis
 from difficulty.axes import axis_levels
 
 LEVELS = [0.1, 0.25, 0.5, 0.75, 1.0]
@@ -113,3 +113,12 @@ def test_task_data_applies_each_axis_to_the_tokenized_task(tiny_bert):
     assert (noisy.eval["labels"] == full.eval["labels"]).all()  # evaluation stays clean
     half = task_data(trial(tiny_bert, "data_fraction", 0.5))
     assert abs(len(half.train["labels"]) - 1000) <= 2  # ceil per class
+
+
+def test_an_axis_must_say_which_end_is_harder():
+    facts = {"name": "toy", "allowed": "any", "valid": lambda v: True, "label": "toy"}
+    with pytest.raises(TypeError, match="harder_when"):
+        Axis(**facts)
+    with pytest.raises(ValueError, match="harder_when = 'up'; allowed: higher, lower"):
+        Axis(**facts, harder_when="up")
+    assert all(axis.harder_when in ("higher", "lower") and axis.label for axis in AXES.values())

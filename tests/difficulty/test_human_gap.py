@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from difficulty import TASKS
-from difficulty import monotonicity as mono
 from difficulty.glue import GLUE
-from difficulty.human_gap import glue_human_baselines, task_gaps
+from difficulty.human_gap import glue_human_baselines
+from results import monotonicity as mono
+from results.monotonicity import task_gaps
 
 
 def test_shipped_baselines_cover_every_glue_task_on_its_metric():

@@ -59,7 +59,7 @@ def test_glue_entry_loads_the_hub_config_with_its_columns_labels_metric_and_eval
         calls.append((path, name))
         return hub_copy(name)
 
-    monkeypatch.setattr("difficulty.glue.load_dataset", load_dataset)
+    monkeypatch.setattr("datasets.load_dataset", load_dataset)  # the loader imports it when called
     task = get_task({"name": f"glue/{config}"})
     text, names, eval_split = HUB_GLUE[config]
     assert task.text == tuple(text) and task.label == "label"
@@ -132,13 +132,13 @@ def write_glue_folder(root: Path, folder: str) -> Path:
 
 @pytest.mark.parametrize("config", sorted(FOLDER))
 def test_glue_folder_loads_with_the_hub_columns_and_label_ids(config, tmp_path):
-    from orchestrator.spec import _task_ref, validate_spec
+    from orchestrator.spec import task_ref, validate_spec
 
     directory = write_glue_folder(tmp_path, FOLDER[config])
     spec = validate_spec(
         {"name": "g", "models": ["m"], "tasks": [{"name": f"glue/{config}", "dir": str(directory)}]}
     )
-    ref = _task_ref(spec.tasks[0])
+    ref = task_ref(spec.tasks[0])
     task = get_task(ref)
     assert task.name == f"glue/{config}" and task.metric == METRICS[config]
     train, evaluation = task.load()

@@ -112,13 +112,6 @@ def test_hub_models_and_tasks_validate_offline(tmp_path):
     assert {t.difficulty_level for t in load_spec(path).expand()} == {56.0}
 
 
-def test_spec_scopes_are_the_pruning_methods():
-    from orchestrator.spec import PRUNING_METHODS
-    from pruning import METHODS
-
-    assert {m: s for m, s in PRUNING_METHODS.items() if m != "rtn"} == METHODS
-
-
 def test_an_unknown_task_kind_names_the_value(tmp_path, capsys):
     path = spec(tmp_path, "gpt2", "{name: x, kind: summary, train: a.jsonl, eval: a.jsonl}")
     assert main(["validate", path]) == 2

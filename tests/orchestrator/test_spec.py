@@ -94,11 +94,22 @@ def test_trial_keys_survive_saving_and_reloading_the_spec(tmp_path):
     from orchestrator.driver import save_spec
     from orchestrator.sweeps import stored_spec
 
-    spec = validate_spec({**SPEC, "storage": str(tmp_path)})  # defaults: epochs 3, cpu 1, ...
-    save_spec(spec)
-    assert [t.trial_key for t in stored_spec(spec.sweep_dir).expand()] == [
-        t.trial_key for t in spec.expand()
-    ]
+    lora = {"transfer": ["lora"], "train": {"lora_targets": ["query"], "epochs": 2}}
+    for spec in (validate_spec({**SPEC, "storage": str(tmp_path)}),  # defaults: epochs 3, cpu 1
+                 validate_spec({**SPEC, **lora, "storage": str(tmp_path / "lora")})):  # fmt: skip
+        save_spec(spec)
+        assert [t.trial_key for t in stored_spec(spec.sweep_dir).expand()] == [
+            t.trial_key for t in spec.expand()
+        ]
+
+
+def test_train_is_one_frozen_config_passed_to_the_trial_unchanged():
+    spec = validate_spec({**SPEC, "train": {"lora_targets": ["query"], "epochs": 2}})
+    (trial,) = spec.expand()
+    assert trial.train is spec.train and trial.train.lora_targets == ("query",)
+    assert type(trial).from_dict(trial.to_dict()) == trial
+    with pytest.raises(ValueError, match="frozen"):
+        spec.train.lr = 1.0
 
 
 def test_trial_key_ignores_where_but_not_what():
@@ -139,11 +150,19 @@ def test_spec_error_names_file_and_field():
         validate_spec({**SPEC, "sparsities": [2.0]}, "x.yaml")
 
 
-def test_spec_knows_the_pruning_librarys_methods_and_scopes():
-    from orchestrator.spec import PRUNING_METHODS
-    from pruning import METHODS
+def test_spec_reads_the_pruning_registry_and_imports_no_torch():
+    from pruning.methods import METHODS, Method, Option, register_method
 
-    assert PRUNING_METHODS == METHODS
+    register_method(Method("toy", ("row", "layer"), print, options={"width": Option(int, 1, 3)}))
+    try:
+        (pruning,) = validate_spec({**SPEC, "pruning": [{"method": "toy", "width": 2}]}).pruning
+        assert (pruning.scope, pruning.options) == ("row", {"width": 2})
+        with pytest.raises(SpecError, match="toy option width = 0 must be an integer >= 1"):
+            validate_spec({**SPEC, "pruning": [{"method": "toy", "width": 0}]})
+    finally:
+        del METHODS["toy"]
+    code = "import sys, orchestrator.spec; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 def test_each_method_gets_its_natural_scope_and_nm_its_own_sparsity():

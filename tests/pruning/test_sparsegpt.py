@@ -57,7 +57,7 @@ def test_prune_matches_the_published_algorithm():
     assert (weight[~kept] == 0).all() and (weight[:, 7] == 0).all()
 
 
-@pytest.mark.parametrize("kind", ["bert", "gpt2"])
+@pytest.mark.parametrize("kind", ["bert", "gpt2", "llama", "opt"])
 def test_prunes_in_place_and_touches_nothing_else(kind):
     model = tiny_model(kind)
     before = {n: t.clone() for n, t in model.state_dict().items()}

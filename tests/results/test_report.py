@@ -1,9 +1,9 @@
 import numpy as np
 
-from difficulty.monotonicity import GRID
+from results.monotonicity import GRID
 from results.plots import plot_curves
 from results.report import write_report
-from tests.difficulty.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
+from tests.results.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
 
 
 def small():
@@ -24,7 +24,10 @@ def test_report_and_plots_are_written(tmp_path):
     assert path == tmp_path / "report.md"
     assert "60 finished trials, 1 failed" in text
     assert "data_fraction 0.1 · magnitude · sparse**: monotone: metric falls with sparsity" in text
-    assert "harder levels lose more at 5/5 sparsities" in text
+    assert (
+        "fraction of training data · glue/rte · magnitude · sparse**: harder levels lose more at 5/5"
+        in text
+    )
     assert "| dense_freeze | 0.900 | 0.870 | 0.890 | 0.030 | 0.020 | 67 % |" in text
     assert "1 of 61 expected trials have no ok row." in text
     assert "transfer: sparse (columns: sparsity)" in text

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 import pyarrow.fs as pafs
-import pytest
-from moto.server import ThreadedMotoServer
 
 import results
 from orchestrator.cli import main
@@ -15,30 +11,10 @@ from orchestrator.spec import validate_spec
 from orchestrator.sweeps import stored_spec, sweep_status
 from results import store
 from results.query import query
+from tests import s3_server
 from tests.results.test_store import row
 
-AWS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-@pytest.fixture(scope="module")
-def bucket():
-    """A fresh bucket on an S3 server bound to 127.0.0.1; AWS_ENDPOINT_URL points pyarrow at it."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {**AWS, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
-            env.setenv(name, value)
-        pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", access_key="test",
-                          secret_key="test", region="us-east-1",
-                          allow_bucket_creation=True).create_dir("junk")  # fmt: skip
-        yield "s3://junk"
-    server.stop()
+bucket = s3_server.bucket
 
 
 def test_rows_are_written_read_deduplicated_queried_and_compacted_on_s3(bucket):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -77,15 +79,14 @@ def test_concurrent_writer_processes_of_different_trials_leave_one_row_each(tmp_
 
 def test_a_write_that_dies_midway_leaves_no_fragment(tmp_path, monkeypatch):
     def die(table, where, **kwargs):
-        with open(where, "wb") as f:
-            f.write(b"PAR1 half a file")
+        where.write(b"PAR1 half a file")
         raise OSError("disk full")
 
     monkeypatch.setattr(store.pq, "write_table", die)
     with pytest.raises(OSError):
         store.write_trial(str(tmp_path), row("a"))
     monkeypatch.undo()
-    assert list(tmp_path.glob("*.parquet")) == []
+    assert list(tmp_path.iterdir()) == []  # neither a fragment nor its temporary file
     assert store.read_sweep(str(tmp_path)).table.num_rows == 0
     assert not store.has_row(str(tmp_path), "a")
 
@@ -104,7 +105,9 @@ def test_a_newer_schema_version_is_refused_with_a_clear_message(tmp_path):
     pq.write_table(
         table.replace_schema_metadata({"junkdna.schema_version": "2"}), tmp_path / "a.parquet"
     )
-    with pytest.raises(store.StoreError, match="schema version 2; this junkdna reads version 1"):
+    with pytest.raises(
+        store.StoreError, match="schema version 2; this junkdna reads version 1 or older"
+    ):
         store.read_sweep(str(tmp_path))
 
 
@@ -184,15 +187,32 @@ def test_a_crash_while_writing_the_compacted_file_changes_nothing(tmp_path, monk
     files = sorted(tmp_path.glob("*.parquet"))
 
     def die(table, where, **kwargs):
-        open(where, "wb").write(b"PAR1 half a file")
+        where.write(b"PAR1 half a file")
         raise OSError("killed")
 
     monkeypatch.setattr(store.pq, "write_table", die)
     with pytest.raises(OSError, match="killed"):
         store.compact(results_dir)
     monkeypatch.undo()
-    assert sorted(tmp_path.glob("*.parquet")) == files
+    assert sorted(tmp_path.iterdir()) == files  # no temporary file either
     assert _everything(results_dir) == before
+
+
+def test_compact_deletes_temporaries_of_writes_that_died_over_an_hour_ago(tmp_path):
+    results_dir = _sweep(tmp_path)
+    before = _everything(results_dir)
+    dead, running = (tmp_path / f".{k}.parquet.{uuid.uuid4().hex}.tmp" for k in "xy")
+    other = tmp_path / ".not-ours.tmp"
+    for path in (dead, running, other):
+        path.write_bytes(b"PAR1 half a file")
+    two_hours_ago = time.time() - 7200
+    for path in (dead, other):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    summary = store.compact(results_dir)
+    assert summary.stale == [str(dead)]
+    assert not dead.exists() and running.exists() and other.exists()
+    assert _everything(results_dir) == before
+    assert store.compact(results_dir).stale == []
 
 
 def test_two_compactions_at_once_both_finish_and_change_no_answer(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from results.tables import format_pivot, pivot
-from tests.difficulty.test_monotonicity import curve, table
+from tests.results.test_monotonicity import curve, table
 
 
 def tiny():

@@ -1,31 +1,17 @@
-"""Metrics per task type, checked against values worked out by hand, and predictions in order."""
+"""Predictions in order, and the primary metric of an evaluation (the metrics: difficulty/)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
+from difficulty.prompts import Prompts
 from tests.workers.conftest import MODELS, batch_data
-from workers.evaluate import evaluate, metrics, predict
-
-
-def test_binary_classification_has_accuracy_f1_and_matthews():
-    labels = np.array([1, 1, 1, 0, 0, 0])
-    logits = np.eye(2)[[1, 1, 0, 0, 0, 1]]  # tp 2, fn 1, tn 2, fp 1
-    got = metrics(logits, labels)
-    assert got == pytest.approx({"accuracy": 4 / 6, "f1": 2 / 3, "matthews": 1 / 3})
-
-
-def test_multiclass_has_accuracy_and_matthews_but_no_binary_f1():
-    got = metrics(np.eye(3)[[0, 1, 2, 2]], np.array([0, 1, 2, 1]))
-    assert set(got) == {"accuracy", "matthews"} and got["accuracy"] == 0.75
-
-
-def test_regression_has_pearson_and_spearman():
-    scores = np.array([[1.0], [2.0], [3.0], [10.0]])
-    got = metrics(scores, np.array([1.0, 2.0, 3.0, 4.0]))
-    assert got["spearman"] == pytest.approx(1.0) and 0.8 < got["pearson"] < 0.95
+from workers.config import TrainConfig
+from workers.evaluate import evaluate, evaluate_prompts, predict
 
 
 def test_predictions_keep_the_order_of_the_data_across_trimmed_batches():
@@ -46,3 +32,16 @@ def test_evaluate_names_the_primary_metric_and_returns_all():
         and set(every) == {"accuracy", "f1", "matthews"}
     )
     assert not model.training and torch.is_grad_enabled()
+
+
+def test_generated_answers_and_translations_are_scored_by_the_registry(monkeypatch):
+    model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=64))
+    monkeypatch.setattr("workers.evaluate.answers", lambda *a, **k: ["Paris", "London"])
+    qa = Prompts("generate", ["q1", "q2"], [["paris"], ["Rome"]], [], 8)
+    name, value, values = evaluate_prompts(model, None, qa, TrainConfig())
+    assert (name, value) == ("exact_match", 0.5) and values == {"exact_match": 0.5, "f1": 0.5}
+
+    monkeypatch.setattr("workers.evaluate.translations", lambda *a, **k: ["the cat sat on the mat"])
+    mt = Prompts("translate", ["die Katze saß"], [["the cat sat on the mat"]], [], 8, ("de", "en"))
+    name, value, values = evaluate_prompts(model, None, mt, TrainConfig())
+    assert name == "bleu" and value == pytest.approx(100) and set(values) == {"bleu", "chrf"}

@@ -11,7 +11,7 @@ from difficulty.prompts import Prompts
 from tests.conftest import MC, word_tokenizer
 from workers.config import TrainConfig
 from workers.evaluate import evaluate_prompts
-from workers.scoring import choice_metrics, loglikelihoods, split_pair
+from workers.scoring import loglikelihoods, split_pair
 
 
 class Favouring(torch.nn.Module):
@@ -50,14 +50,6 @@ def test_the_option_with_the_highest_likelihood_scores_100_percent():
     wrong = [c[(a + 1) % 4] for _, c, a in MC]
     _, value, metrics = evaluate_prompts(Favouring(tok, wrong), tok, prompts, cfg)
     assert metrics["accuracy"] == 0.0 and value == pytest.approx(-1 / 3)  # below chance
-
-
-def test_length_normalisation_divides_by_the_options_characters():
-    # option 0 is likelier in total (-6 > -8) but less per character (-6/4 < -8/9)
-    scores, options = [[-6.0, -8.0]], [["abc", "abcdefgh"]]
-    got = choice_metrics(scores, options, [1])
-    assert got["accuracy"] == 0.0 and got["accuracy_norm"] == 1.0
-    assert got["accuracy_norm_above_chance"] == 1.0 and got["accuracy_above_chance"] == -1.0
 
 
 def test_batched_loglikelihoods_equal_one_request_at_a_time(tiny_gpt2_lm):

@@ -3,7 +3,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from difficulty import monotonicity as mono
+from difficulty.axes import AXES, Axis, register_axis
+from results import monotonicity as mono
+from results.plots import plot_curves
+from results.tables import pivot
 
 
 def table(records: list[dict]) -> pd.DataFrame:
@@ -169,6 +172,57 @@ def test_cross_task_axis_compares_levels_across_tasks():
     order = mono.difficulty_order(table(rows))
     assert (order["group"] == "*").all() and (order["n_levels"] == 2).all()
     assert (order["order"] == "harder loses more").all()
+
+
+@pytest.fixture
+def toy_axis():
+    """A toy axis registered from the test (harder when lower, compared across tasks)."""
+    axis = register_axis(
+        Axis(
+            name="toy",
+            allowed="any number",
+            valid=lambda v: True,
+            harder_when="lower",
+            label="toy knob",
+            cross_task=True,
+        )
+    )
+    yield axis
+    del AXES["toy"]
+
+
+def test_the_analysis_reads_a_registered_axis_record(toy_axis):
+    # lower toy levels are harder: 0.1 losing most is "harder loses more"; cross_task: one group
+    rows = levels({0.1: HARD_LOSES_MORE[0.1]}, axis="toy", task="a")
+    rows += levels({1.0: HARD_LOSES_MORE[1.0]}, axis="toy", task="b")
+    order = mono.difficulty_order(table(rows))
+    assert (order["group"] == "*").all() and (order["order"] == "harder loses more").all()
+
+
+def test_an_unregistered_axis_is_an_error_not_a_default_direction():
+    with pytest.raises(ValueError, match="difficulty axis 'nope' is not registered"):
+        mono.difficulty_order(table(levels(HARD_LOSES_MORE, axis="nope")))
+
+
+def test_drops_tables_and_plots_share_one_dense_reference(tmp_path, monkeypatch):
+    df = table(
+        levels(HARD_LOSES_MORE)
+        + curve({0.5: 0.5}, dense=0.7, noise=0.01, difficulty_axis="label_noise",
+                difficulty_level=1.0)
+    )  # fmt: skip
+    reference = mono.dense_reference(df)
+    # one dense metric per model, task, axis, level and seed: the two axes at level 1.0 differ
+    assert len(reference) == len(reference[mono.REFERENCE].drop_duplicates()) == 4 * 3
+    per_level = reference.groupby(mono.REFERENCE[:4])["dense_metric"].mean()
+    d = mono.drops(df).merge(reference, on=mono.REFERENCE, suffixes=("", "_reference"))
+    assert d["dense_metric"].equals(d["dense_metric_reference"])
+    table_dense = pivot(df)["sparse"][("dense", "mean")].droplevel("method")
+    assert table_dense.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
+    drawn = []
+    monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
+    plot_curves(df, tmp_path)
+    lines = pd.concat(drawn).groupby(mono.REFERENCE[:4])["dense_metric"].first()
+    assert lines.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
 
 
 def test_threshold_sparsity_is_first_observed_sparsity_past_each_threshold():

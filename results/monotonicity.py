@@ -8,9 +8,12 @@ Questions answered, each by one function returning a DataFrame:
 - at which sparsity does each level first lose more than x % of its metric?  `threshold_sparsity`
 - does giving the pruned weights back recover the loss?                      `irreversibility`
 - which expected trials have no result (never interpolated)?                 `missing_trials`
+- how far is each task's dense model from people (the human_gap axis)?        `task_gaps`
 
-The reference of every pruned trial is the `dense` row (method "none", sparsity 0.0) of the same
-model, task, difficulty axis, level and seed; a pruned mode at sparsity 0.0 is a trial like others.
+The reference of every pruned trial is `dense_reference`: the `dense` row (method "none",
+sparsity 0.0) of the same model, task, difficulty axis, level and seed; a pruned mode at
+sparsity 0.0 is a trial like others. What each axis means (which end is hard, whether its levels
+are compared across tasks) is read from its record in difficulty.axes.
 """
 
 import warnings
@@ -20,22 +23,8 @@ import pandas as pd
 from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
+from difficulty.axes import AXES
 from difficulty.human_gap import normalized_gap
-
-# Which end of each difficulty axis is the hard one; unknown axes count as harder when higher.
-HARDER_WHEN = {
-    "data_fraction": "lower",
-    "label_noise": "higher",
-    "max_length": "lower",
-    "human_gap": "higher",
-    "context": "lower",
-    "shots": "lower",
-    "num_options": "higher",
-    "answer_format": "higher",  # 0 multiple choice, 1 free-form answer
-    "language": "lower",  # the level is the pair's resource size: fewer tokens, harder
-}
-# Axes whose levels are properties of different tasks: they are compared across tasks of a model.
-CROSS_TASK_AXES = {"human_gap", "language"}
 
 REFERENCE = ["model", "task", "difficulty_axis", "difficulty_level", "seed"]
 FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "transfer"]
@@ -62,13 +51,23 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["status"] == "ok"]
 
 
+def _axis_fact(axis: pd.Series, fact: str) -> pd.Series:
+    """A field of each row's Axis record (NaN for no axis); an unknown axis is an error."""
+    unknown = sorted(set(axis.dropna()) - set(AXES))
+    if unknown:
+        raise ValueError(
+            f"difficulty axis {unknown[0]!r} is not registered; registered: {', '.join(AXES)}"
+        )
+    return axis.map({name: getattr(record, fact) for name, record in AXES.items()})
+
+
 def hardness(axis: pd.Series, level: pd.Series, dense: pd.Series | None = None) -> pd.Series:
-    """The difficulty level signed so that a larger value is always harder (see HARDER_WHEN).
+    """The difficulty level signed so that a larger value is always harder (Axis.harder_when).
 
     Given the dense metric, a human_gap level (the task's human baseline, recorded at trial time)
     becomes the normalized human-model gap (human - dense) / human.
     """
-    lower = axis.map(HARDER_WHEN).fillna("higher").eq("lower")
+    lower = _axis_fact(axis, "harder_when").eq("lower")
     signed = level.where(~lower, -level)
     if dense is None:
         return signed
@@ -77,17 +76,26 @@ def hardness(axis: pd.Series, level: pd.Series, dense: pd.Series | None = None) 
 
 def level_group(df: pd.DataFrame) -> pd.Series:
     """The task for axes varied within a task, "*" for axes compared across tasks."""
-    return df["task"].where(~df["difficulty_axis"].isin(CROSS_TASK_AXES), "*")
+    cross_task = _axis_fact(df["difficulty_axis"], "cross_task").eq(True)
+    return df["task"].where(~cross_task, "*")
+
+
+def dense_reference(df: pd.DataFrame) -> pd.DataFrame:
+    """The dense metric of each model, task, axis, level and seed: REFERENCE + `dense_metric`.
+
+    The mean of the ok `dense` rows of that key (one per key in a deduplicated table); every
+    comparison with dense in the analysis, the tables and the plots starts here.
+    """
+    ok = ok_rows(df)
+    dense = ok.loc[ok["transfer"] == "dense", REFERENCE + ["metric"]]
+    dense = dense.groupby(REFERENCE, dropna=False, as_index=False)["metric"].mean()
+    return dense.rename(columns={"metric": "dense_metric"})
 
 
 def drops(df: pd.DataFrame) -> pd.DataFrame:
     """Pruned ok rows with `dense_metric`, `drop` (dense − metric) and `drop_pct` (% of dense)."""
     ok = ok_rows(df)
-    dense = ok.loc[ok["transfer"] == "dense", REFERENCE + ["metric"]]
-    dense = dense.groupby(REFERENCE, dropna=False, as_index=False)["metric"].mean()
-    out = ok[ok["transfer"] != "dense"].merge(
-        dense.rename(columns={"metric": "dense_metric"}), on=REFERENCE, how="left"
-    )
+    out = ok[ok["transfer"] != "dense"].merge(dense_reference(df), on=REFERENCE, how="left")
     out["drop"] = out["dense_metric"] - out["metric"]
     # A percentage of a zero or negative metric (e.g. MCC) means nothing: left NaN.
     out["drop_pct"] = 100 * out["drop"] / out["dense_metric"].where(out["dense_metric"] > 0)
@@ -336,3 +344,15 @@ def missing_trials(df: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
     done = ok_rows(df)[GRID].drop_duplicates()
     merged = expected[GRID].merge(done, on=GRID, how="left", indicator=True)
     return merged.loc[merged["_merge"] == "left_only", GRID].reset_index(drop=True)
+
+
+def task_gaps(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model and task of the human_gap axis: human baseline, dense metric (mean over seeds)
+    and their normalized gap; hardest first."""
+    dense = dense_reference(df)
+    dense = dense[dense["difficulty_axis"] == "human_gap"]
+    out = dense.groupby(["model", "task"], as_index=False).agg(
+        human=("difficulty_level", "first"), dense=("dense_metric", "mean")
+    )
+    out["gap"] = normalized_gap(out["human"], out["dense"])
+    return out.sort_values(["model", "gap"], ascending=[True, False], ignore_index=True)

@@ -1,0 +1,32 @@
+"""Resolving a spec's task reference: a registered name, GLUE's TSV files, or local files."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from difficulty.files import file_task
+from difficulty.glue import glue_dir_task
+from difficulty.tasks import TASKS, TaskDef, TaskError
+
+# The modules that register the named tasks. They import `datasets`, so they are imported on the
+# first lookup of a task, not with the registry.
+CATALOGUE = ("builtin", "glue", "multiple_choice", "qa", "translation", "xnli")
+
+
+def registered_tasks() -> dict[str, TaskDef]:
+    """The task registry, with every task of the catalogue registered."""
+    for module in CATALOGUE:
+        importlib.import_module(f"difficulty.{module}")
+    return TASKS
+
+
+def get_task(ref: dict[str, Any]) -> TaskDef:
+    """Resolve a task reference from a spec: a registered name or a local-file description."""
+    if "train" in ref:
+        return glue_dir_task(ref) if ref.get("layout") == "glue" else file_task(ref)
+    name = ref["name"]
+    tasks = registered_tasks()
+    if name not in tasks:
+        raise TaskError(f"unknown task {name!r}; registered: {', '.join(sorted(tasks))}")
+    return tasks[name]

@@ -1,0 +1,62 @@
+"""Sweep spec v1: load a YAML file into a validated SweepSpec and expand it into trials.
+
+schema.py   the keys, their defaults and allowed values (pydantic)
+errors.py   a validation error as one line: `file: field = value: what is allowed`
+checks.py   what the schema cannot see: tasks, files, calibration, models (offline)
+grid.py     SweepSpec.expand(): the trials
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from orchestrator.spec.checks import check_offline
+from orchestrator.spec.errors import SpecError, one_line
+from orchestrator.spec.schema import FileTask, GlueDirTask, Pruning, SweepSpec, task_ref
+from results.storage import read_bytes
+
+__all__ = [
+    "FileTask",
+    "GlueDirTask",
+    "Pruning",
+    "SpecError",
+    "SweepSpec",
+    "load_spec",
+    "task_ref",
+    "validate_spec",
+]
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep YAML file; raises SpecError with one line naming file and field."""
+    path = str(path)
+    try:
+        text = read_bytes(path).decode()
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read spec: {e.strerror or e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a sweep spec is a mapping of keys (name, models, tasks, ...)")
+    return validate_spec(data, path)
+
+
+def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
+    """Validate spec data (already parsed) and everything it names that can be checked offline."""
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(one_line(path, data, e, SweepSpec)) from None
+    spec = check_offline(spec, path)
+    if not spec.expand():
+        raise SpecError(f"{path}: the grid is empty; check models, tasks, transfer and seeds")
+    return spec

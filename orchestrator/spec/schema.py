@@ -1,0 +1,221 @@
+"""The sweep spec's shape: pydantic models of every key, with their defaults and allowed values."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from difficulty import AXES
+from difficulty.glue import glue_files
+from difficulty.tasks import CLASSIFICATION, KINDS
+from orchestrator.spec.grid import expand
+from pruning.methods import METHODS, NOT_A_MASK
+from workers.config import TrainConfig, TrialConfig
+from workers.transfer_modes import TRANSFER_MODES
+
+
+def _unit_interval(v: float) -> float:
+    if not 0 <= v < 1:
+        raise ValueError(f"{v} is outside [0, 1)")
+    return v
+
+
+Sparsity = Annotated[float, AfterValidator(_unit_interval)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)  # 3 -> 3.0, as on reload
+
+
+class FileTask(_Strict):
+    """A task from local files: train, eval, and the text (and label) columns."""
+
+    name: str
+    train: str
+    eval: str
+    text: str | list[str] | None = None  # required for classification
+    label: str = "label"
+    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]  # None = classification
+    languages: list[str] | None = Field(None, min_length=2, max_length=2)  # translation: src, tgt
+    resource: float | None = Field(None, gt=0)  # translation: the pair's resource size
+    max_new_tokens: int | None = Field(None, gt=0)  # generation cap for this task
+
+    @model_validator(mode="after")
+    def _text_to_classify(self) -> FileTask:
+        if self.kind in (None, CLASSIFICATION) and self.text is None:
+            raise PydanticCustomError(
+                "missing", "is required (or `dir`, for GLUE's TSV files)", {"key": "text"}
+            )
+        return self
+
+    def ref(self) -> dict[str, Any]:
+        """The task as a trial sees it."""
+        return self.model_dump(exclude_none=True)
+
+
+class GlueDirTask(_Strict):
+    """A GLUE task from a folder of the GLUE site's TSV files."""
+
+    name: str
+    dir: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_name_and_dir(cls, data: Any) -> Any:
+        other = [k for k in data if k not in ("name", "dir")] if isinstance(data, dict) else []
+        if other:
+            raise PydanticCustomError(
+                "key_not_allowed",
+                "a task with `dir` (GLUE's TSV layout) takes only name and dir",
+                {"key": other[0]},
+            )
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _glue_task(cls, v: str) -> str:
+        glue_files(v, ".")  # a TaskError (ValueError) unless it names a GLUE task
+        return v
+
+    def ref(self) -> dict[str, Any]:
+        """The task as a trial sees it: its two files in GLUE's layout."""
+        train, evaluation = glue_files(self.name, self.dir)
+        return {"name": self.name, "train": train, "eval": evaluation, "layout": "glue"}
+
+
+def _task_form(value: Any) -> str:
+    if isinstance(value, dict):
+        return "GlueDirTask" if "dir" in value else "FileTask"
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    return "str"
+
+
+Task = Annotated[
+    Annotated[str, Tag("str")] | Annotated[FileTask, Tag("FileTask")]
+    | Annotated[GlueDirTask, Tag("GlueDirTask")],
+    Discriminator(_task_form),
+]  # fmt: skip
+"""A task: a registered name, local files, or a GLUE TSV folder."""
+TASK_FORMS = {"FileTask": FileTask, "GlueDirTask": GlueDirTask}
+
+
+def task_ref(task: str | FileTask | GlueDirTask) -> dict[str, Any]:
+    """The task as a trial sees it: {"name": ...}, or its files and columns."""
+    return {"name": task} if isinstance(task, str) else task.ref()
+
+
+class Pruning(_Strict):
+    """A pruning method with its options; the facts come from its pruning.methods record."""
+
+    model_config = ConfigDict(extra="allow")  # the method's options, include/exclude, calibration
+    method: str
+    scope: str | None = None  # default: the method's natural scope (global, row or layer)
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v in NOT_A_MASK:
+            raise ValueError(NOT_A_MASK[v])
+        if v not in METHODS:
+            raise ValueError(f"unknown method {v!r}; allowed: {', '.join(METHODS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _scope_and_options(self) -> Pruning:
+        record = METHODS[self.method]
+        if self.scope is None:
+            self.scope = record.scope
+        if self.scope not in record.scopes:
+            scopes = " or ".join(record.scopes)
+            raise ValueError(f"{self.method} takes scope {scopes}, not {self.scope!r}")
+        self.resolved()
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options as written in the spec (the trial key hashes these)."""
+        return dict(self.model_extra or {})
+
+    def resolved(self) -> dict[str, Any]:
+        """The method's options, defaults filled in and checked (calibration as given)."""
+        record = METHODS[self.method]
+        given = self.options
+        if not record.needs_calibration:  # "takes no calibration": orchestrator.spec.checks
+            given.pop("calibration", None)
+        return record.resolve_options(given)
+
+    def sparsities(self, requested: list[float]) -> list[float]:
+        """The sparsities this method runs at: N:M fixes its own (1 - keep/of)."""
+        return METHODS[self.method].sparsities(requested, self.resolved())
+
+
+class Resources(_Strict):
+    cpu: float = Field(1, gt=0)
+    gpu: float = Field(0, ge=0)
+    memory: str | None = None  # e.g. "8GB"; a scheduling hint for Ray
+
+
+class SweepSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    storage: str = "./sweeps"
+    models: list[str] = Field(min_length=1)
+    tasks: list[Task] = Field(min_length=1)
+    difficulty: dict[str, list[float]] = Field(default_factory=lambda: {"data_fraction": [1.0]})
+    pruning: list[Pruning] = Field(default_factory=lambda: [Pruning(method="magnitude")])
+    sparsities: list[Sparsity] = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9], min_length=1)
+    transfer: list[Literal[tuple(TRANSFER_MODES)]] = Field(  # type: ignore[valid-type]
+        ["dense", "sparse", "dense_freeze", "sparse_to_dense"], min_length=1
+    )
+    seeds: list[int] = Field([41, 42, 43], min_length=1)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    resources: Resources = Field(default_factory=Resources)
+    retries: int = Field(2, ge=0)
+    noop: bool = False
+
+    @field_validator("difficulty")
+    @classmethod
+    def _one_known_axis(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        if len(v) != 1:
+            raise ValueError(
+                f"exactly one axis per sweep, got {len(v)}; allowed: {', '.join(AXES)}"
+            )
+        ((axis, levels),) = v.items()
+        if axis not in AXES:
+            raise ValueError(f"unknown axis {axis!r}; allowed: {', '.join(AXES)}")
+        if AXES[axis].task_levels is not None:
+            if levels:
+                raise ValueError(f"{axis} takes no levels; allowed: {AXES[axis].allowed}")
+            return v
+        if not levels:
+            raise ValueError(f"{axis} has no levels")
+        bad = [x for x in levels if not AXES[axis].valid(x)]
+        if bad:
+            raise ValueError(f"{axis} level {bad[0]} is invalid; allowed: {AXES[axis].allowed}")
+        return v
+
+    @property
+    def sweep_dir(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"
+
+    def expand(self) -> list[TrialConfig]:
+        """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed."""
+        ((axis, levels),) = self.difficulty.items()
+        sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
+                     cpus=self.resources.cpu)  # fmt: skip
+        prunings = [(p.method, p.scope, p.options, p.sparsities(self.sparsities))
+                    for p in self.pruning]  # fmt: skip
+        tasks = [task_ref(t) for t in self.tasks]
+        return expand(sweep, self.train, self.models, tasks, (axis, levels), self.seeds,
+                      self.transfer, prunings)  # fmt: skip
