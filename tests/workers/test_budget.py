@@ -75,3 +75,17 @@ def test_the_cpu_budget_is_fixed():
     config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, vocab_size=100)  # fmt: skip
     assert token_budget(config, torch.float32, torch.device("cpu"), scoring=True) == 65_536
+
+
+def test_generation_under_a_small_budget_answers_as_one_batch_does(tiny_gpt2_lm):
+    """Batches by token budget (longest first) still return each prompt's own answer, in order."""
+    from transformers import AutoModelForCausalLM
+
+    from workers.cache import tokenizer
+    from workers.generate import answers
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_gpt2_lm).eval()
+    tok = tokenizer(tiny_gpt2_lm)
+    prompts = ["what is the capital of france", "the sky", "who wrote hamlet , a spider has"]
+    args = (model, tok, prompts, 8, 4, 60, ("\n",))
+    assert answers(*args, budget=10) == answers(*args)
