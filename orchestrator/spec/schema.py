@@ -213,7 +213,7 @@ class SweepSpec(_Strict):
         """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed."""
         ((axis, levels),) = self.difficulty.items()
         sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
-                     cpus=self.resources.cpu)  # fmt: skip
+                     cpus=self.resources.cpu, gpus=self.resources.gpu)  # fmt: skip
         prunings = [(p.method, p.scope, p.options, p.sparsities(self.sparsities))
                     for p in self.pruning]  # fmt: skip
         tasks = [task_ref(t) for t in self.tasks]
