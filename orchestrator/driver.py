@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -114,6 +115,22 @@ def _forwarded_env() -> dict[str, str]:
     return {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k) and k not in given}
 
 
+def _cluster_gpus() -> float:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
+    """One line when the cluster has GPUs the sweep will not use (resources.gpu is 0)."""
+    if cluster_gpus <= 0 or spec.resources.gpu > 0 or spec.noop:
+        return None
+    return (
+        f"warning: the cluster has {cluster_gpus:g} GPUs but resources.gpu is 0, so every trial "
+        "runs on a CPU; set resources.gpu in the spec (e.g. 1, or 0.25 for four trials a GPU)"
+    )
+
+
 def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
     """Run every trial of `spec` without an `ok` row (all of them, the first time)."""
     start = time.perf_counter()
@@ -130,6 +147,9 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
     from orchestrator.callbacks import Progress
 
     _connect(address)
+    warning = unused_gpus_warning(spec, _cluster_gpus())
+    if warning:
+        print(warning, file=sys.stderr)
     work = bundles(todo, noop=spec.noop)
     progress = Progress(len(trials), outcome.already_done, work, quiet=quiet)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}

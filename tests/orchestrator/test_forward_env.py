@@ -51,3 +51,16 @@ def test_a_ray_job_that_sets_hf_token_keeps_it_and_the_envs_still_merge(init, mo
     assert "HF_TOKEN" not in env["env_vars"]
     merged = _merge_runtime_env(job["runtime_env"], env)  # what ray.init does inside a job
     assert merged is not None and merged["env_vars"]["HF_TOKEN"] == "hf_job"
+
+
+def test_a_cluster_with_gpus_and_a_cpu_sweep_gets_one_warning():
+    from orchestrator.driver import unused_gpus_warning
+    from orchestrator.spec import validate_spec
+
+    spec = {"name": "a", "models": ["minilm"], "tasks": ["builtin/polarity-easy"], "seeds": [1]}
+    cpu = validate_spec(spec)
+    assert unused_gpus_warning(cpu, 8).startswith("warning: the cluster has 8 GPUs")
+    assert "\n" not in unused_gpus_warning(cpu, 8)
+    assert unused_gpus_warning(cpu, 0) is None
+    assert unused_gpus_warning(validate_spec({**spec, "resources": {"gpu": 1}}), 8) is None
+    assert unused_gpus_warning(validate_spec({**spec, "noop": True}), 8) is None
