@@ -39,8 +39,16 @@ def test_pivot_numbers_on_a_tiny_table():
 def test_format_pivot_renders_every_block_and_cell():
     text = format_pivot(pivot(tiny()))
     assert "transfer: sparse" in text and "transfer: dense_freeze" in text
-    assert "| 0.910 ± 0.014 | 0.910 ± 0.014 (+0.000) | 0.810 ± 0.014 (-0.100) |" in text
-    assert "| 0.860 ± 0.014 | – | 0.610 ± 0.014 (-0.250) |" in text
+    assert (
+        "| fraction of training data 1 | 0.910 ± 0.014 | 0.910 ± 0.014 (+0.000, 100 %) "
+        "| 0.810 ± 0.014 (-0.100, 89 %) |" in text
+    )
+    assert (
+        "| fraction of training data 0.1 | 0.860 ± 0.014 | – | 0.610 ± 0.014 (-0.250, 71 %) |"
+        in text
+    )
+    # easiest level first: all the training data (1.0) before a tenth of it
+    assert text.index("fraction of training data 1 ") < text.index("fraction of training data 0.1")
 
 
 def test_dense_only_and_empty_tables():
