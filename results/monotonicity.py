@@ -36,9 +36,10 @@ from difficulty.human_gap import normalized_gap
 from difficulty.metrics import METRICS, zero_chance
 
 REFERENCE = ["model", "task", "difficulty_axis", "difficulty_level", "seed"]
-FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "transfer"]
+# `scope` is part of a family: global and per-layer masks of one method are different curves.
+FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope", "transfer"]
 # A set of difficulty levels compared with each other: `group` is the task, or "*" across tasks.
-LEVELS = ["model", "difficulty_axis", "group", "method", "transfer"]
+LEVELS = ["model", "difficulty_axis", "group", "method", "scope", "transfer"]
 GRID = FAMILY[:4] + ["method", "transfer", "sparsity", "seed"]
 MONOTONICITY_STATS = [
     "n_sparsities",
@@ -452,7 +453,7 @@ def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
     loss = dense - lossy, recovered = sparse_to_dense - lossy, fraction = recovered / loss, all
     on means over seeds; the fraction is NaN where there is no loss to recover.
     """
-    keys = FAMILY[:4] + ["method", "sparsity"]
+    keys = FAMILY[:4] + ["method", "scope", "sparsity"]
     d = drops(df)
     means = d.groupby(keys + ["transfer"], dropna=False)["metric"].mean().unstack("transfer")
     dense = d.groupby(keys, dropna=False)["dense_metric"].mean()

@@ -95,7 +95,7 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
     level = REFERENCE[:4]
     levels = dense_levels(df)[level + ["mean", "difficulty", "hardness", "at_chance"]]
     curves = curves.merge(levels.rename(columns={"mean": "dense_mean"}), on=level, how="left")
-    curves = curves.merge(collapse(df), on=level + ["method", "transfer"], how="left")
+    curves = curves.merge(collapse(df), on=level + ["method", "scope", "transfer"], how="left")
     curves["at_chance"] = curves["at_chance"].eq(True)
     paths = []
     for key, figure in curves.groupby(LEVELS, dropna=False, sort=True):

@@ -117,7 +117,7 @@ def _irreversibility_table(irr: pd.DataFrame) -> str:
     """Loss of the lossy modes and what sparse_to_dense recovers of it."""
     if irr.empty:
         return "No sparse_to_dense rows next to sparse or dense_freeze ones at equal sparsity."
-    shown = irr[mono.FAMILY[:4] + ["method", "sparsity", "lossy"]].copy()
+    shown = irr[mono.FAMILY[:4] + ["method", "scope", "sparsity", "lossy"]].copy()
     for column in ("dense", "lossy_metric", "sparse_to_dense", "loss", "recovered"):
         shown[column] = irr[column].map(number)
     shown["fraction_recovered"] = irr["fraction_recovered"].map(

@@ -6,7 +6,7 @@ import pandas as pd
 from difficulty.axes import AXES
 from results.monotonicity import REFERENCE, dense_levels, drops
 
-ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method"]
+ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope"]
 LEVEL = REFERENCE[:4]  # a row of the table without its method: model, task, axis, level
 STATS = ["mean", "std", "n", "drop", "pct"]
 DENSE = ["mean", "std", "n", "difficulty", "hardness", "at_chance"]
@@ -44,10 +44,12 @@ def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         )
         wide = cells.unstack("sparsity").swaplevel(axis=1)
         wide = wide[[(x, stat) for x in sorted(wide.columns.levels[0]) for stat in STATS]]
-        reference = dense.reindex(wide.index.droplevel("method"))  # the same for every method
+        # the same for every method and scope
+        reference = dense.reindex(wide.index.droplevel(["method", "scope"]))
         block = pd.concat([reference.set_axis(wide.index), wide], axis=1)
         keys = block.index.to_frame(index=False).assign(h=block[("dense", "hardness")].to_numpy())
-        order = keys.sort_values(["model", "difficulty_axis", "h", "task", "method"], kind="stable")
+        easiest_first = ["model", "difficulty_axis", "h", "task", "method", "scope"]
+        order = keys.sort_values(easiest_first, kind="stable")
         blocks[transfer] = block.iloc[order.index]
     return blocks or ({"dense": dense} if len(dense) else {})
 

@@ -368,3 +368,15 @@ def test_legend_and_table_show_the_computed_gaps_easiest_first(tmp_path, monkeyp
     text = format_pivot(pivot(df))
     assert text.index("gap 0.100, human 1") < text.index("gap 0.300, human 1")
     assert "human_gap 1" not in text
+
+
+def test_two_scopes_of_one_method_are_two_families():
+    # global and per-layer masks (or, recorded in scope, other candidate weights) differ
+    rows = curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
+    rows += [r | {"scope": "layer", "metric": r["metric"] - 0.1}
+             for r in curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
+             if r.get("transfer") != "dense"]  # fmt: skip
+    stats = mono.monotonicity(table(rows)).set_index("scope")
+    assert sorted(stats.index) == ["global", "layer"] and (stats["n_points"] == 15).all()
+    ci = mono.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
+    assert ci[("layer", 0.5)] == pytest.approx(ci[("global", 0.5)] + 0.1)

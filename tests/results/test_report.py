@@ -24,11 +24,11 @@ def test_report_and_plots_are_written(tmp_path):
     assert path == tmp_path / "report.md"
     assert "60 finished trials, 1 failed" in text
     assert (
-        "fraction of training data 0.1 · magnitude · sparse**: monotone: metric falls with sparsity"
+        "fraction of training data 0.1 · magnitude · global · sparse**: monotone: metric falls with sparsity"
         in text
     )
     assert (
-        "fraction of training data · glue/rte · magnitude · sparse**: harder levels lose more at 5/5"
+        "fraction of training data · glue/rte · magnitude · global · sparse**: harder levels lose more at 5/5"
         in text
     )
     assert "| dense_freeze | 0.900 | 0.870 | 0.890 | 0.030 | 0.020 | 67 % |" in text
@@ -51,7 +51,7 @@ def test_plots_can_be_limited_or_left_out(tmp_path):
 def test_report_without_difficulty_axis(tmp_path):
     rows = curve({0.1: 0.9, 0.5: 0.8}, dense=0.9, difficulty_axis=None, difficulty_level=np.nan)
     text = write_report(table(rows), tmp_path).read_text()
-    assert "**m · glue/rte · magnitude · sparse**: monotone" in text
+    assert "**m · glue/rte · magnitude · global · sparse**: monotone" in text
     assert len(list(tmp_path.glob("*.png"))) == 1
 
 

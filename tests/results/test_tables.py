@@ -21,18 +21,20 @@ def test_pivot_numbers_on_a_tiny_table():
     blocks = pivot(tiny())
     assert list(blocks) == ["dense_freeze", "sparse"]
     sparse = blocks["sparse"]
-    full = sparse.loc[("m", "glue/rte", "data_fraction", 1.0, "magnitude")]
+    full = sparse.loc[("m", "glue/rte", "data_fraction", 1.0, "magnitude", "global")]
     assert full[("dense", "mean")] == pytest.approx(0.91)
     assert full[("dense", "std")] == pytest.approx(np.std([0.90, 0.92], ddof=1))
     assert full[(0.5, "mean")] == pytest.approx(0.81)
     assert full[(0.5, "n")] == 2
     assert full[(0.5, "drop")] == pytest.approx(0.10)
     assert full[(0.0, "drop")] == pytest.approx(0.0)
-    low = sparse.loc[("m", "glue/rte", "data_fraction", 0.1, "magnitude")]
+    low = sparse.loc[("m", "glue/rte", "data_fraction", 0.1, "magnitude", "global")]
     assert low[("dense", "mean")] == pytest.approx(0.86)
     assert low[(0.5, "drop")] == pytest.approx(0.25)
     assert np.isnan(low[(0.0, "mean")])  # never run: missing, not interpolated
-    freeze = blocks["dense_freeze"].loc[("m", "glue/rte", "data_fraction", 1.0, "magnitude")]
+    freeze = blocks["dense_freeze"].loc[
+        ("m", "glue/rte", "data_fraction", 1.0, "magnitude", "global")
+    ]
     assert freeze[(0.5, "drop")] == pytest.approx(0.91 - 0.70)
 
 
