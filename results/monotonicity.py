@@ -380,9 +380,10 @@ def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _order_verdict(
-    harder: int, easier: int, n: int, rho: float, low: float, high: float, seeds: int
+    harder: int, easier: int, n: int, levels: int, rho: float, low: float, high: float, seeds: int
 ) -> str:
-    """One sentence on how often harder levels lose more, with its uncertainty over seeds."""
+    """One sentence on how often harder levels lose more, with its uncertainty over seeds and the
+    most levels a comparison had."""
     if harder > easier:
         words = f"harder levels lose more at {harder}/{n} sparsities"
     elif easier > harder:
@@ -390,13 +391,13 @@ def _order_verdict(
     else:
         words = f"no consistent order across {n} sparsities"
     if pd.isna(rho):
-        return f"{words} (ρ undefined: the drops do not vary)"
-    if seeds < 2:
-        return f"{words} (mean ρ {rho:.2f}; one seed: no interval, too few to conclude)"
-    text = f"mean ρ {rho:.2f}, 95 % t-interval over {seeds} seeds [{low:.2f}, {high:.2f}]"
-    if low <= 0 <= high:
-        text += ": includes 0, not conclusive"
-    return f"{words} ({text})"
+        text = "ρ undefined: the drops do not vary"
+    elif seeds < 2:
+        text = f"mean ρ {rho:.2f}; one seed: no interval, too few to conclude"
+    else:
+        text = f"mean ρ {rho:.2f}, 95 % t-interval over {seeds} seeds [{low:.2f}, {high:.2f}]"
+        text += ": includes 0, not conclusive" if low <= 0 <= high else ""
+    return f"{words} ({text}; up to {levels} levels per comparison)"
 
 
 def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -427,6 +428,7 @@ def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
             out["n_harder_loses_more"],
             out["n_easier_loses_more"],
             out["n_sparsities"],
+            out["n_levels"],
             out["rho"],
             out["rho_ci_low"],
             out["rho_ci_high"],

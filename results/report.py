@@ -95,22 +95,24 @@ def _at_chance_text(levels: pd.DataFrame) -> str:
     )
 
 
-def _ci_table(ci: pd.DataFrame, df: pd.DataFrame) -> str:
+def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
     """Mean per family × sparsity with its t CI over seeds; families easiest level first."""
     ci = ci.assign(
         cell=[
-            f"{number(m)} [{number(lo)}, {number(hi)}]"
+            f"{number(m, digits)} [{number(lo, digits)}, {number(hi, digits)}]"
             for m, lo, hi in zip(ci["mean"], ci["ci_low"], ci["ci_high"])
         ]
     )
     wide = ci.set_index(mono.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
     wide = _with_difficulty(wide.reset_index(), df)
-    wide["difficulty"] = [
-        level_text(a, lv, d)
-        for a, lv, d in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
+    shown = [
+        level_text(*v)
+        for v in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
     ]
-    return markdown(wide.drop(columns=["difficulty_level", "hardness"]))
+    wide = wide.drop(columns=["difficulty_level", "hardness", "difficulty"])
+    wide.insert(mono.FAMILY.index("difficulty_level"), "difficulty", shown)
+    return markdown(wide)
 
 
 def _irreversibility_table(irr: pd.DataFrame) -> str:
@@ -174,7 +176,7 @@ def write_report(
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
         markdown(thresholds),
         "## Metric as % of dense (mean over seeds [95 % t CI])",
-        _ci_table(mono.relative_ci(df), df),
+        _ci_table(mono.relative_ci(df), df, digits=1),
         "## Drop from dense, raw (mean over seeds [95 % t CI])",
         _ci_table(mono.drop_ci(df), df),
         "## Metric by difficulty level × sparsity (mean ± std over seeds (change from dense))",

@@ -346,7 +346,9 @@ def test_verdict_states_seeds_interval_and_says_one_seed_is_too_few():
     assert summary["n_seeds"] == 3 and summary["rho_ci_low"] == pytest.approx(1.0)
     one = table([r for r in levels(HARD_LOSES_MORE) if r["seed"] == 0])
     verdict = mono.difficulty_summary(one).iloc[0]["verdict"]
-    assert verdict.endswith("(mean ρ 1.00; one seed: no interval, too few to conclude)")
+    assert verdict.endswith(
+        "(mean ρ 1.00; one seed: no interval, too few to conclude; up to 3 levels per comparison)"
+    )
 
 
 def test_legend_and_table_show_the_computed_gaps_easiest_first(tmp_path, monkeypatch):
