@@ -31,7 +31,8 @@ def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     reference of each row over its seeds and its level (see monotonicity.dense_levels); a table
     with no pruned rows gives a single "dense" block of those columns.
     """
-    dense = dense_levels(df).set_index(LEVEL)[DENSE]
+    # a groupby index, not set_index: it matches rows whose axis and level are missing
+    dense = dense_levels(df).groupby(LEVEL, dropna=False, sort=False)[DENSE].first()
     dense.columns = pd.MultiIndex.from_product([["dense"], dense.columns])
     blocks = {}
     for transfer, rows in drops(df).groupby("transfer", sort=True):

@@ -58,3 +58,9 @@ def test_dense_only_and_empty_tables():
     dense = pivot(df[df["transfer"] == "dense"])
     assert list(dense) == ["dense"] and len(dense["dense"]) == 2
     assert format_pivot(pivot(df[df["status"] == "nothing"])) == "no finished trials"
+
+
+def test_rows_without_a_difficulty_axis_keep_their_dense_reference():
+    rows = curve({0.5: 0.8}, dense=0.9, difficulty_axis=None, difficulty_level=np.nan)
+    text = format_pivot(pivot(table(rows)))
+    assert "| – | 0.900 ± 0.000 | 0.800 ± 0.000 (-0.100, 89 %) |" in text
