@@ -95,6 +95,16 @@ def _at_chance_text(levels: pd.DataFrame) -> str:
     )
 
 
+def _no_order_text(levels: pd.DataFrame) -> str:
+    """Why there is no ordering verdict."""
+    if levels["at_chance"].any():
+        return (
+            "No ordering verdict: no sparsity > 0 has two or more levels above chance "
+            "(the levels at chance are named above)."
+        )
+    return "No set of two or more difficulty levels to compare."
+
+
 def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
     """Mean per family × sparsity with its t CI over seeds; families easiest level first."""
     ci = ci.assign(
@@ -172,7 +182,7 @@ def write_report(
             "below chance counted as chance), a collapsed level compared up to its collapse. The "
             "interval is over seeds, of each seed's ρ averaged over the comparisons."
         ),
-        "\n".join(_order_lines(order)) or "No set of two or more difficulty levels to compare.",
+        "\n".join(_order_lines(order)) or _no_order_text(levels),
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
         markdown(thresholds),
         "## Metric as % of dense (mean over seeds [95 % t CI])",

@@ -72,3 +72,15 @@ def test_verdicts_say_monotone_and_harder_loses_more_or_the_reverse():
     )
     reversed_levels = dict(zip(HARD_LOSES_MORE, reversed(list(HARD_LOSES_MORE.values()))))
     assert "easier levels lose more" in verdicts(table(levels(reversed_levels)))[-1]
+
+
+def test_no_ordering_verdict_when_a_level_is_at_chance_says_why(tmp_path):
+    majority = '{"accuracy": 0, "majority": 0.5}'
+    rows = levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="easy")
+    rows += [r | {"metric": r["metric"] - 0.4 + 0.01 * r["seed"]}
+             for r in levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="hard")]  # fmt: skip
+    text = write_report(table([r | {"metrics": majority} for r in rows]), tmp_path, max_plots=0)
+    text = text.read_text()
+    assert "left out of every ordering verdict: m · hard · gap 0.490, human 1." in text
+    assert "No ordering verdict: no sparsity > 0 has two or more levels above chance" in text
+    assert "harder levels lose more" not in text and "easier levels lose more" not in text
