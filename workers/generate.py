@@ -70,13 +70,12 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
         yield indices, batch, ids
 
 
-def language_start(model: torch.nn.Module, tokenizer, target: str) -> dict[str, int]:
-    """How generation is told the target language: mBART starts the decoder with its code,
-    NLLB and M2M-100 force it as the first generated token."""
-    code = tokenizer.convert_tokens_to_ids(tokenizer_code(tokenizer, target))
-    if model.config.model_type == "mbart":
-        return {"decoder_start_token_id": code}
-    return {"forced_bos_token_id": code}
+def language_start(tokenizer, target: str) -> dict[str, int]:
+    """How generation is told the target language: its code is forced as the first generated
+    token (`forced_bos_token_id`), after the model's own decoder start (`</s>` for mBART-50), as
+    mBART-50, NLLB and M2M-100 document. A tokenizer without language codes needs none."""
+    code = tokenizer_code(tokenizer, target)
+    return {} if code is None else {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(code)}
 
 
 @torch.no_grad()
@@ -93,9 +92,9 @@ def translations(
 ) -> list[str]:
     """Beam-search translations of `sources` from languages[0] into languages[1]."""
     tokenizer.padding_side, tokenizer.truncation_side = "right", "right"
-    if hasattr(tokenizer, "src_lang"):  # mBART, NLLB, M2M-100 tag the source with its language
+    if hasattr(tokenizer, "src_lang"):  # mBART-50, NLLB, M2M-100 tag the source with its code
         tokenizer.src_lang = tokenizer_code(tokenizer, languages[0])
-    start_with = language_start(model, tokenizer, languages[1])
+    start_with = language_start(tokenizer, languages[1])
     out = [""] * len(sources)
     for indices, _, ids in _generated(model, tokenizer, sources, batch_size, max_length, budget,
                                       max_new_tokens=max_new_tokens, num_beams=num_beams,
