@@ -85,7 +85,7 @@ class Progress(Callback):
         error = f"worker lost: {last_line(_error_text(trial))}"
         for config in self.bundles[trial.config["bundle"]]:
             key = TrialConfig.from_dict(config).trial_key
-            if not has_row(config["results_dir"], key):
+            if not has_row(config["results_dir"], key, compacted=False):
                 write_trial(config["results_dir"], failed_row(config, error))
                 self.errors[key] = error
         self._show()
