@@ -47,7 +47,7 @@ def test_rows_are_written_read_deduplicated_queried_and_compacted_on_s3(bucket):
     assert store.has_row(results_dir, "b")
 
 
-def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path):
+def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path, monkeypatch):
     spec = validate_spec({"name": "sweep", "storage": f"{bucket}/sweeps", "models": ["minilm"],
                           "tasks": ["builtin/polarity-easy"], "sparsities": [0.5],
                           "transfer": ["dense", "sparse"], "seeds": [1, 2], "train": {"epochs": 1},
@@ -77,6 +77,10 @@ def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path):
     assert results.load(spec.sweep_dir)["trial_key"].tolist() == sorted(
         t.trial_key for t in trials[:2]
     )
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", spec.sweep_dir]) == 0
+    assert (tmp_path / "sweep-analysis" / "report.md").is_file()  # not ./s3:/junk/...
+    assert not (tmp_path / "s3:").exists()
 
 
 s3 = s3_server.s3
