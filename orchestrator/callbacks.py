@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ray.tune import Callback
@@ -22,8 +23,16 @@ from workers.record import failed_row
 class Progress(Callback):
     """done / running / failed / pending, trials per minute and ETA, on one updating line."""
 
-    def __init__(self, total: int, already_done: int, bundles: list, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        total: int,
+        already_done: int,
+        bundles: list,
+        quiet: bool = False,
+        on_row: Callable[[], None] | None = None,
+    ) -> None:
         self.total, self.done, self.running = total, already_done, 0
+        self.on_row = on_row or (lambda: None)  # called once per row a trial wrote
         self.bundles = bundles
         self.started_done = already_done
         self.ran = 0
@@ -63,6 +72,8 @@ class Progress(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
         key = result["trial_key"]
+        if not result["skipped"]:
+            self.on_row()
         if result["status"] == "failed":
             self.errors[key] = result["error"]
         else:

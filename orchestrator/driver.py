@@ -17,6 +17,8 @@ import json
 import logging
 import math
 import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,7 +46,7 @@ WORKER_ENV = {
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
 MAX_BUNDLES = 2000  # Tune trials per sweep; more trials make bigger bundles
 NOOP_BUNDLES = 256  # no-op trials take milliseconds: bundle them harder
-COMPACT_AT = 1000  # rows written by one run from which the driver compacts the results after it
+COMPACT_AT = 1000  # new rows after which the driver merges the fragments (results.store.compact)
 # written by `ray up` on the head node: the autoscaler's node types and their max_workers
 CLUSTER_CONFIG = "~/ray_bootstrap_config.yaml"
 
@@ -59,6 +61,41 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)  # trial_key -> error
     ready_s: list[float] = field(default_factory=list)  # model+data set-up time per trial run
     wall_s: float = 0.0
+
+
+class Compactor:
+    """Merges a running sweep's new fragments every COMPACT_AT rows, in a background thread.
+
+    `status` and queries then read one compacted file and at most ~COMPACT_AT fragments, at
+    any size of sweep, instead of one request per row. Small sweeps keep a fragment per trial.
+    """
+
+    def __init__(self, results_dir: str) -> None:
+        self.results_dir = results_dir
+        self.since = 0  # rows written since the last compaction started
+        self.started = 0  # compactions started
+        self.thread: threading.Thread | None = None
+
+    def row_written(self) -> None:
+        self.since += 1
+        if self.since >= COMPACT_AT and not (self.thread and self.thread.is_alive()):
+            self.since = 0
+            self.started += 1
+            self.thread = threading.Thread(target=self._compact, daemon=True)
+            self.thread.start()
+
+    def finish(self) -> None:
+        """Wait for a running compaction; merge what came after it, if there was one."""
+        if self.thread:
+            self.thread.join()
+        if self.started and self.since:
+            self._compact()
+
+    def _compact(self) -> None:
+        try:
+            compact(self.results_dir)
+        except Exception as e:  # noqa: BLE001  (a sweep never fails for its compaction)
+            print(f"[junkdna] compacting {self.results_dir} failed: {e}", file=sys.stderr)
 
 
 def save_spec(spec: SweepSpec) -> None:
@@ -205,7 +242,8 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
     # TUNE_MAX_PENDING_TRIALS_PG set by the user wins.
     pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec))
     work = bundles(todo, noop=spec.noop, slots=pending)
-    progress = Progress(len(trials), outcome.already_done, work, quiet=quiet)
+    compactor = Compactor(f"{spec.sweep_dir}/results")
+    progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
         resources["memory"] = _bytes(spec.resources.memory)
@@ -236,9 +274,7 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
             os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = saved
     progress.close()
     outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
-    if outcome.ran + len(outcome.failed) >= COMPACT_AT:
-        # many new fragments: merge them, so that status and queries read a few files
-        compact(f"{spec.sweep_dir}/results")
+    compactor.finish()
     outcome.wall_s = time.perf_counter() - start
     return outcome
 

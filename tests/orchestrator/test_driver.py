@@ -12,7 +12,7 @@ import yaml
 from orchestrator.cli import main
 from orchestrator.driver import bundles, pending_limit, run_sweep
 from orchestrator.spec import validate_spec
-from results.store import read_sweep
+from results.store import read_sweep, write_trial
 from workers.config import TrialConfig
 
 
@@ -209,3 +209,26 @@ def test_bundles_hold_whole_mask_sets_in_reuse_order():
     assert all(len(s) == 1 for s in sets) and len(sets) == 1 + 5  # dense, then one per sparsity
     # fewer mask sets than slots: a set is split so that every slot has a bundle
     assert len(bundles([t for t in trials if t.sparsity == 0.5], slots=3)) == 3
+
+
+def test_a_running_sweep_is_compacted_every_compact_at_rows(tmp_path, monkeypatch):
+    from orchestrator import driver
+    from tests.results.test_store import row
+
+    monkeypatch.setattr(driver, "COMPACT_AT", 4)
+    results_dir = str(tmp_path / "results")
+    compactor = driver.Compactor(results_dir)
+    for i in range(10):
+        write_trial(results_dir, row(f"k{i}"))
+        compactor.row_written()
+        if compactor.thread:
+            compactor.thread.join()  # here, so that the test sees each compaction finish
+    assert compactor.started == 2  # at rows 4 and 8: fragments then are at most COMPACT_AT
+    assert len(list(tmp_path.joinpath("results").glob("k*.parquet"))) == 2
+    compactor.finish()  # the tail is merged too: one file for status and queries
+    assert [p.name[:10] for p in tmp_path.joinpath("results").iterdir()] == ["compacted-"]
+    assert read_sweep(results_dir).table.num_rows == 10
+    small = driver.Compactor(str(tmp_path / "small"))
+    small.row_written()
+    small.finish()
+    assert small.started == 0  # a small sweep keeps one fragment per trial
