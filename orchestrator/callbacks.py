@@ -37,6 +37,7 @@ class Progress(Callback):
         self.started_done = already_done
         self.ran = 0
         self.errors: dict[str, str] = {}
+        self.ok: set[str] = set()  # keys of the trials that reported an `ok` row in this run
         self.ready_s: list[float] = []
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
@@ -78,6 +79,7 @@ class Progress(Callback):
             self.errors[key] = result["error"]
         else:
             self.done += 1
+            self.ok.add(key)
             self.errors.pop(key, None)
             if not result["skipped"]:
                 self.ran += 1
@@ -96,7 +98,8 @@ class Progress(Callback):
         error = f"worker lost: {last_line(_error_text(trial))}"
         for config in self.bundles[trial.config["bundle"]]:
             key = TrialConfig.from_dict(config).trial_key
-            if not has_row(config["results_dir"], key, compacted=False):
+            # reported `ok` here, else its own fragment (a compaction may have merged the former)
+            if key not in self.ok and not has_row(config["results_dir"], key, compacted=False):
                 write_trial(config["results_dir"], failed_row(config, error))
                 self.errors[key] = error
         self._show()
