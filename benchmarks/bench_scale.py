@@ -35,10 +35,17 @@ BUCKET = "bench"
 KINDS = ("PUT", "GET", "HEAD", "LIST", "POST", "DELETE")
 
 
+PER_SEED = 10 * (1 + 4 * 20)  # trials per seed of the grid below: 810
+
+
 def spec_data(name: str, n: int) -> dict:
+    """A grid shaped like a real one: 10 levels × (dense + 4 transfers × 20 sparsities) × seeds."""
     return {"name": name, "storage": f"s3://{BUCKET}/sweeps", "models": ["minilm"],
-            "tasks": ["builtin/polarity-easy"], "transfer": ["dense"], "seeds": list(range(n)),
-            "noop": True}  # fmt: skip
+            "tasks": ["builtin/polarity-easy"],
+            "difficulty": {"data_fraction": [round(0.1 * i, 1) for i in range(1, 11)]},
+            "sparsities": [round(0.045 * i, 3) for i in range(20)],
+            "transfer": ["dense", "sparse", "dense_freeze", "sparse_to_dense", "lora"],
+            "seeds": list(range(max(1, round(n / PER_SEED)))), "noop": True}  # fmt: skip
 
 
 def per_trial(requests: Counter, n: int) -> str:
@@ -58,11 +65,11 @@ def before(server: S3Server, n: int) -> None:
     from results.schema import SCHEMA
     from workers.record import identity, measured
 
-    spec = validate_spec(spec_data("before", n))
+    spec = validate_spec(spec_data("before", PER_SEED))
     save_spec(spec)
     fs, root = pafs.FileSystem.from_uri(f"{spec.sweep_dir}/results")  # no delayed open
     server.requests.clear()
-    for trial in spec.expand():
+    for trial in spec.expand()[:n]:
         fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))  # has_row's listing
         fs.create_dir(root, recursive=True)
         row = {**identity(trial), **measured(metric_name="noop", metric=0.0)}
@@ -89,6 +96,7 @@ def after(server: S3Server, n: int) -> None:
     out = subprocess.run([sys.executable, __file__, "--driver", str(n)], cwd=ROOT, check=True,
                          capture_output=True, text=True, env=_env())  # fmt: skip
     driver = json.loads(out.stdout.strip().splitlines()[-1])
+    n = driver["trials"]  # the grid's size nearest the one asked for
     print(f"after, {n} trials:  {per_trial(server.requests, n)}  "
           f"[{driver['wall_s']:.0f} s, compaction included]")  # fmt: skip
     print(f"  driver peak RSS {driver['rss_mib']:.0f} MiB")
@@ -111,10 +119,10 @@ def drive(n: int) -> None:
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     start = time.perf_counter()
     outcome = run_sweep(validate_spec(spec_data("after", n)), quiet=True)
-    assert outcome.ran == n and not outcome.failed, outcome
+    assert outcome.ran == outcome.total and not outcome.failed, outcome
     wall = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall_s": wall, "rss_mib": rss}))
+    print(json.dumps({"wall_s": wall, "rss_mib": rss, "trials": outcome.total}))
 
 
 def main() -> None:

@@ -75,7 +75,9 @@ class TrialConfig:
     @property
     def trial_key(self) -> str:
         """A stable content address: same config, same key, on any machine."""
-        identity = asdict(self)
+        # not asdict(self): it deep-copies every field, and only `train` needs converting
+        identity = {f.name: getattr(self, f.name) for f in fields(self)}
+        identity["train"] = asdict(self.train)
         for name in ("sweep", "results_dir", "cpus"):  # where and how it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
