@@ -93,8 +93,10 @@ def _env() -> dict[str, str]:
 def after(server: S3Server, n: int) -> None:
     """`submit` in its own driver process, then the read commands as a user runs them."""
     server.requests.clear()
-    out = subprocess.run([sys.executable, __file__, "--driver", str(n)], cwd=ROOT, check=True,
+    out = subprocess.run([sys.executable, __file__, "--driver", str(n)], cwd=ROOT,
                          capture_output=True, text=True, env=_env())  # fmt: skip
+    if out.returncode:
+        sys.exit(f"the driver failed:\n{out.stderr[-3000:]}")
     driver = json.loads(out.stdout.strip().splitlines()[-1])
     n = driver["trials"]  # the grid's size nearest the one asked for
     print(f"after, {n} trials:  {per_trial(server.requests, n)}  "
@@ -116,7 +118,13 @@ def drive(n: int) -> None:
     from orchestrator.driver import run_sweep
     from orchestrator.spec import validate_spec
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
+        log_to_driver=False,
+    )
     start = time.perf_counter()
     outcome = run_sweep(validate_spec(spec_data("after", n)), quiet=True)
     assert outcome.ran == outcome.total and not outcome.failed, outcome
