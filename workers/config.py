@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 TRANSFERS = ("dense", "sparse", "dense_freeze", "sparse_to_dense", "lora", "none")
@@ -36,6 +37,11 @@ class TrainConfig:
     max_new_tokens: int | None = None  # generation cap; None = the task's (qa 32, translation 256)
     num_beams: int | None = None  # beam width of translation; None = 5
     prompt_length: int | None = None  # prompt tokens kept (their end); None = the model's window
+
+
+@lru_cache(maxsize=64)  # a sweep's trials share one TrainConfig: converted once, not per key
+def _as_dict(train: TrainConfig) -> dict[str, Any]:
+    return asdict(train)
 
 
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
@@ -77,7 +83,7 @@ class TrialConfig:
         """A stable content address: same config, same key, on any machine."""
         # not asdict(self): it deep-copies every field, and only `train` needs converting
         identity = {f.name: getattr(self, f.name) for f in fields(self)}
-        identity["train"] = asdict(self.train)
+        identity["train"] = dict(_as_dict(self.train))
         for name in ("sweep", "results_dir", "cpus"):  # where and how it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
