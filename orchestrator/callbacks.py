@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ray.tune import Callback
@@ -22,12 +23,21 @@ from workers.record import failed_row
 class Progress(Callback):
     """done / running / failed / pending, trials per minute and ETA, on one updating line."""
 
-    def __init__(self, total: int, already_done: int, bundles: list, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        total: int,
+        already_done: int,
+        bundles: list,
+        quiet: bool = False,
+        on_row: Callable[[], None] | None = None,
+    ) -> None:
         self.total, self.done, self.running = total, already_done, 0
+        self.on_row = on_row or (lambda: None)  # called once per row a trial wrote
         self.bundles = bundles
         self.started_done = already_done
         self.ran = 0
         self.errors: dict[str, str] = {}
+        self.ok: set[str] = set()  # keys of the trials that reported an `ok` row in this run
         self.ready_s: list[float] = []
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
@@ -63,10 +73,13 @@ class Progress(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
         key = result["trial_key"]
+        if not result["skipped"]:
+            self.on_row()
         if result["status"] == "failed":
             self.errors[key] = result["error"]
         else:
             self.done += 1
+            self.ok.add(key)
             self.errors.pop(key, None)
             if not result["skipped"]:
                 self.ran += 1
@@ -85,7 +98,8 @@ class Progress(Callback):
         error = f"worker lost: {last_line(_error_text(trial))}"
         for config in self.bundles[trial.config["bundle"]]:
             key = TrialConfig.from_dict(config).trial_key
-            if not has_row(config["results_dir"], key):
+            # reported `ok` here, else its own fragment (a compaction may have merged the former)
+            if key not in self.ok and not has_row(config["results_dir"], key, compacted=False):
                 write_trial(config["results_dir"], failed_row(config, error))
                 self.errors[key] = error
         self._show()

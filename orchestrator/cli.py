@@ -13,6 +13,7 @@ from pathlib import Path
 
 from orchestrator.spec import SpecError, SweepSpec, load_spec, validate_spec
 from orchestrator.sweeps import locate, stored_spec, sweep_status
+from results.storage import is_uri
 from results.store import StoreError
 
 
@@ -179,7 +180,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for t in stored_spec(sweep_dir).expand()
         ]
     )
-    out = Path(args.out or f"{sweep_dir}/analysis")
+    # a sweep on object storage gets its report in ./<name>-analysis (plots are local files)
+    default = f"{sweep_dir.rstrip('/').rsplit('/', 1)[-1]}-analysis" if is_uri(sweep_dir) else None
+    out = Path(args.out or default or f"{sweep_dir}/analysis")
     frame = _frame(sweep_dir)
     report = write_report(frame, out, expected=expected, max_plots=args.max_plots)
     print("\n".join(line.replace("**", "") for line in verdicts(frame)))
@@ -251,7 +254,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_table)
     s = sub.add_parser("analyze", help="monotonicity report (Markdown) and plots (PNG)")
     s.add_argument("sweep", metavar="NAME|DIR")
-    s.add_argument("--out", help="output directory (default: <sweep>/analysis)")
+    s.add_argument(
+        "--out", help="output directory (default: <sweep>/analysis; ./<name>-analysis for s3://)"
+    )
     s.add_argument("--max-plots", type=int, default=None, help="draw at most N figures")
     s.set_defaults(func=cmd_analyze)
     return p

@@ -1,23 +1,28 @@
 """Run the trials of a sweep that have no row yet, with Ray Tune; resuming is the same call.
 
-Tune sees *bundles*: consecutive trials of the grid (same model and task, mostly) that one
-worker runs in turn. A bundle is one Tune trial, so Tune's per-trial cost is paid once per
-bundle, a worker keeps its cached model across the bundle, and the driver's state stays small
-at 10,000+ trials. The trial configs travel once through Ray's object store
+Tune sees *bundles*: trials that one worker runs in turn, ordered by model, then mask set
+(method, options, sparsity), then task, level, seed and transfer, and cut at mask-set borders,
+so that a mask set is computed (or loaded) once and then reused from the worker's memory by
+every trial that shares it. A bundle is one Tune trial, so Tune's per-trial cost is paid once
+per bundle, a worker keeps its cached model across the bundle, and the driver's state stays
+small at 10,000+ trials. The trial configs travel once through Ray's object store
 (`tune.with_parameters`); Tune's own configs hold only a bundle index. The results store, not
 Tune's experiment state, is the record of what is done.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
@@ -25,7 +30,7 @@ import yaml
 
 from orchestrator.spec import SweepSpec
 from results.storage import write_bytes
-from results.store import read_sweep
+from results.store import compact, read_sweep
 from workers.config import TrialConfig
 
 # Set before Ray starts: quiet workers, no per-trial CSV/JSON/TensorBoard files (the results
@@ -44,6 +49,9 @@ FORWARDED_ENV = ("HF_TOKEN",)
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
 MAX_BUNDLES = 2000  # Tune trials per sweep; more trials make bigger bundles
 NOOP_BUNDLES = 256  # no-op trials take milliseconds: bundle them harder
+COMPACT_AT = 1000  # new rows after which the driver merges the fragments (results.store.compact)
+# written by `ray up` on the head node: the autoscaler's node types and their max_workers
+CLUSTER_CONFIG = "~/ray_bootstrap_config.yaml"
 
 
 @dataclass
@@ -58,6 +66,41 @@ class Outcome:
     wall_s: float = 0.0
 
 
+class Compactor:
+    """Merges a running sweep's new fragments every COMPACT_AT rows, in a background thread.
+
+    `status` and queries then read one compacted file and at most ~COMPACT_AT fragments, at
+    any size of sweep, instead of one request per row. Small sweeps keep a fragment per trial.
+    """
+
+    def __init__(self, results_dir: str) -> None:
+        self.results_dir = results_dir
+        self.since = 0  # rows written since the last compaction started
+        self.started = 0  # compactions started
+        self.thread: threading.Thread | None = None
+
+    def row_written(self) -> None:
+        self.since += 1
+        if self.since >= COMPACT_AT and not (self.thread and self.thread.is_alive()):
+            self.since = 0
+            self.started += 1
+            self.thread = threading.Thread(target=self._compact, daemon=True)
+            self.thread.start()
+
+    def finish(self) -> None:
+        """Wait for a running compaction; merge what came after it, if there was one."""
+        if self.thread:
+            self.thread.join()
+        if self.started and self.since:
+            self._compact()
+
+    def _compact(self) -> None:
+        try:
+            compact(self.results_dir)
+        except Exception as e:  # noqa: BLE001  (a sweep never fails for its compaction)
+            print(f"[junkdna] compacting {self.results_dir} failed: {e}", file=sys.stderr)
+
+
 def save_spec(spec: SweepSpec) -> None:
     """Keep the spec beside its results, so `resume` and `status` need only the sweep's dir."""
     text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode()
@@ -70,11 +113,85 @@ def done_keys(spec: SweepSpec) -> set[str]:
     return set(table.filter(pc.equal(table["status"], "ok"))["trial_key"].to_pylist())
 
 
-def bundles(todo: list[TrialConfig], noop: bool = False) -> list[list[dict[str, Any]]]:
-    """Consecutive trials of the grid in bundles; one trial each unless the sweep is large."""
+def mask_set(trial: TrialConfig) -> tuple:
+    """What decides a trial's masks besides the model (the random control draws one per seed)."""
+    options = json.dumps(trial.pruning_options, sort_keys=True, default=str)
+    seed = trial.seed if trial.method == "random" else None
+    return (trial.model, trial.method, trial.scope, options, trial.sparsity, seed)
+
+
+def reuse_order(trial: TrialConfig) -> tuple:
+    """Sort key: model, mask set, then task, level, seed, transfer (what a worker can reuse)."""
+    task = json.dumps(trial.task, sort_keys=True)
+    return (*map(str, mask_set(trial)), task, trial.difficulty_level, trial.seed, trial.transfer)
+
+
+def bundles(
+    todo: list[TrialConfig], noop: bool = False, slots: int = 1
+) -> list[list[dict[str, Any]]]:
+    """The trials in reuse order, in bundles of whole mask sets where that keeps `slots` busy.
+
+    A bundle holds at least ceil(n / MAX_BUNDLES) trials (Tune's cost is per bundle); small
+    mask sets share a bundle, and a mask set is split only so that there are enough bundles
+    for the `slots` trials the cluster runs at once.
+    """
     size = max(1, math.ceil(len(todo) / (NOOP_BUNDLES if noop else MAX_BUNDLES)))
-    dicts = [t.to_dict() for t in todo]
-    return [dicts[i : i + size] for i in range(0, len(dicts), size)]
+    ordered = sorted(todo, key=reuse_order)
+    groups = [list(group) for _, group in itertools.groupby(ordered, key=mask_set)]
+    split = math.ceil(slots / len(groups)) if groups else 1
+    out: list[list[dict[str, Any]]] = []
+    for group in groups:
+        pieces = max(1, min(split, len(group) // size))
+        for i in range(pieces):
+            chunk = [
+                t.to_dict()
+                for t in group[i * len(group) // pieces : (i + 1) * len(group) // pieces]
+            ]
+            if out and len(out[-1]) + len(chunk) <= size:
+                out[-1].extend(chunk)
+            else:
+                out.append(chunk)
+    return out
+
+
+def trials_per_node(node: dict[str, float], per_trial: dict[str, float]) -> int:
+    """How many trials needing `per_trial` (e.g. {"CPU": 1, "GPU": 0.25}) fit on a node."""
+    needed = {kind: amount for kind, amount in per_trial.items() if amount > 0}
+    if not needed:
+        return 0
+    return min(int(node.get(kind, 0) // amount) for kind, amount in needed.items())
+
+
+def pending_limit(
+    per_trial: dict[str, float], live_nodes: list[dict[str, float]], cluster: dict | None = None
+) -> int:
+    """Trials the cluster can run at once when scaled up: Tune's pending-trial limit.
+
+    `cluster` is a Ray cluster-launcher config (cluster.yaml): each worker node type counts
+    max_workers × the trials that fit on it (its declared `resources`, else the largest live
+    node's), capped by the top-level max_workers; never fewer than the live nodes hold now.
+    """
+    live = sum(trials_per_node(node, per_trial) for node in live_nodes)
+    largest = max((trials_per_node(node, per_trial) for node in live_nodes), default=0)
+    reachable = []  # trials per node, one entry per worker node the autoscaler may start
+    for node_type in ((cluster or {}).get("available_node_types") or {}).values():
+        declared = node_type.get("resources") or {}
+        fit = trials_per_node(declared, per_trial) if declared else largest
+        reachable += [fit] * int(node_type.get("max_workers", 0))
+    reachable.sort(reverse=True)
+    if cluster and cluster.get("max_workers") is not None:
+        reachable = reachable[: int(cluster["max_workers"])]
+    return max(live, sum(reachable), 1)
+
+
+def _pending_limit(spec: SweepSpec) -> int:
+    import ray
+
+    per_trial = {"CPU": spec.resources.cpu, "GPU": spec.resources.gpu}
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    path = Path(os.environ.get("JUNKDNA_CLUSTER_CONFIG", CLUSTER_CONFIG)).expanduser()
+    cluster = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return pending_limit(per_trial, nodes, cluster)
 
 
 def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
@@ -150,8 +267,13 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
     warning = unused_gpus_warning(spec, _cluster_gpus())
     if warning:
         print(warning, file=sys.stderr)
-    work = bundles(todo, noop=spec.noop)
-    progress = Progress(len(trials), outcome.already_done, work, quiet=quiet)
+    # Tune starts at most this many trials waiting for resources; an autoscaler sees only the
+    # waiting ones, so too low a limit grows the cluster a few nodes per boot cycle.
+    # TUNE_MAX_PENDING_TRIALS_PG set by the user wins.
+    pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec))
+    work = bundles(todo, noop=spec.noop, slots=pending)
+    compactor = Compactor(f"{spec.sweep_dir}/results")
+    progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
         resources["memory"] = _bytes(spec.resources.memory)
@@ -171,9 +293,18 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
             callbacks=[progress],
         ),
     )
-    tuner.fit()
+    saved = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(pending)  # read by Tune when fit() starts
+    try:
+        tuner.fit()
+    finally:
+        if saved is None:
+            os.environ.pop("TUNE_MAX_PENDING_TRIALS_PG")
+        else:
+            os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = saved
     progress.close()
     outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
+    compactor.finish()
     outcome.wall_s = time.perf_counter() - start
     return outcome
 

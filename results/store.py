@@ -21,7 +21,14 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from results.schema import SCHEMA, migrate, version_problem
-from results.storage import filesystem, list_files, remove_stale_temporaries, write_atomic
+from results.storage import (
+    delete_many,
+    filesystem,
+    list_files,
+    read_if_exists,
+    remove_stale_temporaries,
+    write_atomic,
+)
 
 # One row per trial_key over the view `fragments`: the dedup rule, in one place.
 DEDUP_SQL = """
@@ -111,7 +118,7 @@ def scan(results_dir: str) -> Fragments:
     parquet = ds.ParquetFileFormat()
 
     def footer(info: pafs.FileInfo) -> ds.ParquetFileFragment | str:
-        fragment = parquet.make_fragment(info.path, fs)
+        fragment = parquet.make_fragment(info.path, fs, file_size=info.size)  # no HEAD
         try:
             fragment.ensure_complete_metadata()
         except _READ_ERRORS as e:
@@ -155,24 +162,38 @@ def dedup(table: pa.Table) -> pa.Table:
     return rows.cast(table.schema)
 
 
-def has_row(results_dir: str, trial_key: str, status: str = "ok") -> bool:
-    """Whether a trial's row (its fragment's, or a compacted file's) has this status."""
+def has_row(results_dir: str, trial_key: str, status: str = "ok", compacted: bool = True) -> bool:
+    """Whether a trial's row (its fragment's, or a compacted file's) has this status.
+
+    The trial's own fragment costs one request (HEAD, + GET if it exists); the compacted files
+    cost a listing, so a trial that runs passes `compacted=False`: the driver left out the
+    trials whose rows were already stored before any ran, and rows written since are fragments.
+    """
     fs, root = filesystem(results_dir)
-    fragment = fragment_path(root, trial_key)
-    files = list_files(results_dir, ".parquet")
-    paths = [info.path for info in files if info.path == fragment or _compacted(info)]
     rows = []
-    for path in paths:
+    data = read_if_exists(fragment_path(results_dir, trial_key))
+    if data is not None:
         try:
-            table = pq.read_table(path, filesystem=fs, filters=[("trial_key", "=", trial_key)],
-                                  columns=["trial_key", "status", "finished_at"])  # fmt: skip
+            rows.append(pq.read_table(pa.BufferReader(data), columns=_HAS_ROW))
         except _READ_ERRORS:
-            continue
-        rows.append(table)
+            pass
+    ok = any(table["status"].to_pylist() == ["ok"] for table in rows)
+    if compacted and not (ok and status == "ok"):  # a fragment's `ok` wins over any other row
+        for info in list_files(results_dir, ".parquet"):
+            if not _compacted(info):
+                continue
+            try:
+                rows.append(pq.read_table(info.path, filesystem=fs, columns=_HAS_ROW,
+                                          filters=[("trial_key", "=", trial_key)]))  # fmt: skip
+            except _READ_ERRORS:
+                continue
     if not rows:
         return False
     winner = dedup(pa.concat_tables(rows))
     return winner.num_rows == 1 and winner["status"][0].as_py() == status
+
+
+_HAS_ROW = ["trial_key", "status", "finished_at"]
 
 
 @dataclass
@@ -210,18 +231,10 @@ def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
         f"{results_dir.rstrip('/')}/{COMPACTED}{uuid.uuid4().hex}.parquet",
         lambda sink: pq.write_table(rows, sink, row_group_size=row_group_size),
     )
-    fs, _ = filesystem(results_dir)
-    kept = []
-    removed = 0
-    for before, now in zip(files, fs.get_file_info([info.path for info in files])):
-        if now.type == pafs.FileType.NotFound:
-            continue  # a concurrent compaction merged and removed it
-        if (now.mtime, now.size) != (before.mtime, before.size):
-            kept.append(before.path)
-            continue
-        try:
-            fs.delete_file(before.path)
-            removed += 1
-        except FileNotFoundError:
-            pass  # as above, a moment later
+    # one listing, not a request per file, tells which inputs changed meanwhile; a file gone
+    # from it was merged and removed by a concurrent compaction
+    now = {info.path: (info.mtime, info.size) for info in list_files(results_dir, ".parquet")}
+    unchanged = [info.path for info in files if now.get(info.path) == (info.mtime, info.size)]
+    kept = [info.path for info in files if info.path in now and info.path not in unchanged]
+    removed = delete_many(unchanged, fragments.fs)
     return Compaction(len(files), rows.num_rows, path, removed, kept, fragments.corrupt, stale)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -188,6 +188,9 @@ def task_data(trial: TrialConfig) -> TaskData:
 
 _masks: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
 MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 MB of bools)
+# where this process's mask sets came from: "memory" (this LRU), "loaded" (the sweep's mask
+# store), "computed"; the driver orders trials by mask set so that "memory" dominates
+MASK_SOURCES: Counter[str] = Counter()
 
 
 def _compute_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, source) -> dict:
@@ -217,14 +220,17 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     identity = {**options, "revision": method.revision} if method.revision > 1 else options
     key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, identity, calibration_id)
     if key in _masks:
+        MASK_SOURCES["memory"] += 1
         _masks.move_to_end(key)
         return _masks[key]
     stored = f"{trial.mask_dir}/{key}.safetensors"  # on the sweep's storage, local or s3://
-    if storage.exists(stored):
-        found = masks_from_bytes(storage.read_bytes(stored))
+    if (data := storage.read_if_exists(stored)) is not None:
+        MASK_SOURCES["loaded"] += 1
+        found = masks_from_bytes(data)
     else:
+        MASK_SOURCES["computed"] += 1
         found = _compute_masks(model, trial, options, source)
-        storage.write_bytes(stored, masks_to_bytes(found))
+        storage.write_bytes(stored, masks_to_bytes(found))  # bit-packed
     _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)

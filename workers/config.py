@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -128,3 +129,9 @@ class TrialConfig:
         values = {k: v for k, v in d.items() if k in known}
         values["train"] = TrainConfig.model_validate(values.get("train", {}))
         return cls(**values)
+
+
+@lru_cache(maxsize=64)
+def _train_dict(train: TrainConfig) -> dict[str, Any]:
+    """The fields of a (frozen, shared by every trial of a sweep) TrainConfig; do not mutate."""
+    return train.model_dump()

@@ -27,7 +27,7 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     A no-op if its row exists.
     """
     trial = TrialConfig.from_dict(config)
-    if has_row(trial.results_dir, trial.trial_key):
+    if has_row(trial.results_dir, trial.trial_key, compacted=False):
         return {"trial_key": trial.trial_key, "skipped": True}
     row = identity(trial)
     if trial.noop:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from orchestrator.cli import main
-from results.store import read_sweep
+from orchestrator.driver import bundles, pending_limit, run_sweep
+from orchestrator.spec import validate_spec
+from results.store import read_sweep, write_trial
+from workers.config import TrialConfig
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +163,72 @@ def test_llm_and_translation_sweeps_prune_and_evaluate_without_fine_tuning(
         main(["analyze", str(tmp_path / "sweeps" / "qa"), "--out", str(tmp_path / "report")]) == 0
     )
     assert "context" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_the_pending_limit_is_the_trial_slots_the_autoscaler_can_reach():
+    cluster = yaml.safe_load(Path(__file__).parents[2].joinpath("cluster.yaml").read_text())
+    gpu_node = {"CPU": 8.0, "GPU": 1.0, "memory": 3e10}  # a g5.2xlarge as Ray detects it
+    # the shipped cluster.yaml: 16 GPU workers, sized like the live one (`resources: {}`)
+    assert pending_limit({"CPU": 1, "GPU": 0.25}, [{"CPU": 0.0}, gpu_node], cluster) == 16 * 4
+    assert pending_limit({"CPU": 1, "GPU": 1}, [{"CPU": 0.0}, gpu_node], cluster) == 16
+    declared = {"max_workers": 10, "available_node_types": {
+        "head": {"resources": {"CPU": 0}},
+        "a": {"max_workers": 8, "resources": {"CPU": 32, "GPU": 8}},
+        "b": {"max_workers": 8, "resources": {"CPU": 8, "GPU": 1}}}}  # fmt: skip
+    # nothing live yet: declared sizes decide; the top-level max_workers keeps the biggest nodes
+    assert pending_limit({"CPU": 2, "GPU": 1}, [{"CPU": 0.0}], declared) == 8 * 8 + 2 * 1
+    assert pending_limit({"CPU": 1, "GPU": 0}, [{"CPU": 2.0}]) == 2  # a laptop: what is live
+    assert pending_limit({"CPU": 1, "GPU": 1}, [{"CPU": 0.0}]) == 1  # never 0
+
+
+def test_the_driver_hands_tune_its_pending_limit(ray_local, tmp_path, monkeypatch):
+    from ray import tune
+
+    seen = []
+    monkeypatch.setattr(tune.Tuner, "fit", lambda self: seen.append(
+        os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")))  # fmt: skip
+    monkeypatch.setenv("JUNKDNA_CLUSTER_CONFIG", str(tmp_path / "cluster.yaml"))
+    (tmp_path / "cluster.yaml").write_text(
+        "max_workers: 4\navailable_node_types:\n  gpu: {max_workers: 4, resources: {CPU: 4}}\n"
+    )
+    spec = validate_spec({"name": "p", "storage": str(tmp_path), "models": ["minilm"],
+                          "tasks": ["builtin/polarity-easy"], "noop": True})  # fmt: skip
+    run_sweep(spec, quiet=True)
+    assert seen == ["16"] and "TUNE_MAX_PENDING_TRIALS_PG" not in os.environ  # 4 nodes × 4 CPUs
+
+
+def test_bundles_hold_whole_mask_sets_in_reuse_order():
+    spec = validate_spec({"name": "b", "storage": "/tmp/unused", "models": ["minilm"],
+                          "tasks": ["builtin/polarity-easy"], "sparsities": [0.1, 0.3, 0.5, 0.7, 0.9],
+                          "transfer": ["dense", "sparse", "dense_freeze"], "seeds": [1, 2, 3]})  # fmt: skip
+    trials = spec.expand()
+    work = bundles(trials, slots=2)
+    keys = sorted(TrialConfig.from_dict(c).trial_key for bundle in work for c in bundle)
+    assert keys == sorted(t.trial_key for t in trials)
+    sets = [{(c["method"], c["sparsity"]) for c in bundle} for bundle in work]
+    assert all(len(s) == 1 for s in sets) and len(sets) == 1 + 5  # dense, then one per sparsity
+    # fewer mask sets than slots: a set is split so that every slot has a bundle
+    assert len(bundles([t for t in trials if t.sparsity == 0.5], slots=3)) == 3
+
+
+def test_a_running_sweep_is_compacted_every_compact_at_rows(tmp_path, monkeypatch):
+    from orchestrator import driver
+    from tests.results.test_store import row
+
+    monkeypatch.setattr(driver, "COMPACT_AT", 4)
+    results_dir = str(tmp_path / "results")
+    compactor = driver.Compactor(results_dir)
+    for i in range(10):
+        write_trial(results_dir, row(f"k{i}"))
+        compactor.row_written()
+        if compactor.thread:
+            compactor.thread.join()  # here, so that the test sees each compaction finish
+    assert compactor.started == 2  # at rows 4 and 8: fragments then are at most COMPACT_AT
+    assert len(list(tmp_path.joinpath("results").glob("k*.parquet"))) == 2
+    compactor.finish()  # the tail is merged too: one file for status and queries
+    assert [p.name[:10] for p in tmp_path.joinpath("results").iterdir()] == ["compacted-"]
+    assert read_sweep(results_dir).table.num_rows == 10
+    small = driver.Compactor(str(tmp_path / "small"))
+    small.row_written()
+    small.finish()
+    assert small.started == 0  # a small sweep keeps one fragment per trial

@@ -47,7 +47,7 @@ def test_rows_are_written_read_deduplicated_queried_and_compacted_on_s3(bucket):
     assert store.has_row(results_dir, "b")
 
 
-def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path):
+def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path, monkeypatch):
     spec = validate_spec({"name": "sweep", "storage": f"{bucket}/sweeps", "models": ["minilm"],
                           "tasks": ["builtin/polarity-easy"], "sparsities": [0.5],
                           "transfer": ["dense", "sparse"], "seeds": [1, 2], "train": {"epochs": 1},
@@ -77,3 +77,29 @@ def test_spec_status_query_and_load_of_a_sweep_on_s3(bucket, capsys, tmp_path):
     assert results.load(spec.sweep_dir)["trial_key"].tolist() == sorted(
         t.trial_key for t in trials[:2]
     )
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", spec.sweep_dir]) == 0
+    assert (tmp_path / "sweep-analysis" / "report.md").is_file()  # not ./s3:/junk/...
+    assert not (tmp_path / "s3:").exists()
+
+
+s3 = s3_server.s3
+
+
+def test_a_trial_costs_two_requests_and_no_listing_and_compact_deletes_in_batches(s3):
+    results_dir = "s3://junk/counted/results"
+    s3.requests.clear()
+    for i in range(30):  # what a trial does with the store: is my row there? then write it
+        assert not store.has_row(results_dir, f"k{i}", compacted=False)
+        store.write_trial(results_dir, row(f"k{i}"))
+    assert dict(s3.requests) == {"HEAD": 30, "PUT": 30}  # one HEAD (404), one PUT per trial
+    s3.requests.clear()
+    assert store.has_row(results_dir, "k3", compacted=False)
+    assert dict(s3.requests) == {"HEAD": 1, "GET": 1}
+    s3.requests.clear()
+    summary = store.compact(results_dir)
+    assert (summary.merged, summary.removed) == (30, 30)
+    # the 30 deletes are one DeleteObjects (POST); footers are read without a HEAD each
+    assert s3.requests["POST"] == 1 and s3.requests["DELETE"] == 0
+    assert s3.requests["HEAD"] <= 2 and s3.requests["LIST"] <= 3 and s3.requests["PUT"] == 1
+    assert store.read_sweep(results_dir).table.num_rows == 30

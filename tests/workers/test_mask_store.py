@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import itertools
+from collections import Counter, OrderedDict
+from dataclasses import replace
 
 import torch
 
+from orchestrator.driver import bundles
 from results import storage
 from tests import s3_server
 from tests.workers.conftest import bert_classifier
@@ -44,3 +47,40 @@ def test_two_trials_on_s3_compute_their_mask_set_once(bucket, monkeypatch):
     assert [info.path.rsplit("/", 1)[0] for info in stored] == ["junk/shared/masks"]
     assert stored[0].base_name.endswith(".safetensors")
     assert storage.list_files(f"{bucket}/shared/results") == []  # masks are not results
+
+
+s3 = s3_server.s3
+
+
+def grid(root: str) -> list[TrialConfig]:
+    """6 sparsities × 2 levels × 2 seeds × 2 transfers: 6 mask sets of 8 trials, in grid order."""
+    return [
+        replace(trial(root, seed, transfer), difficulty_level=level, sparsity=sparsity)
+        for level, seed, transfer in itertools.product((0.5, 1.0), (1, 2), ("sparse", "dense_freeze"))
+        for sparsity in (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+    ]  # fmt: skip
+
+
+def run(bundled: list[list[dict]], monkeypatch) -> Counter:
+    """Each bundle on a fresh worker process (empty in-memory cache), as Tune may place them."""
+    monkeypatch.setattr(cache, "MASK_SOURCES", Counter())
+    model = bert_classifier()
+    for bundle in bundled:
+        monkeypatch.setattr(cache, "_masks", OrderedDict())
+        for config in bundle:
+            cache.masks(model, TrialConfig.from_dict(config))
+    return cache.MASK_SOURCES
+
+
+def test_trials_ordered_by_mask_set_compute_each_once_and_reuse_it_from_memory(s3, monkeypatch):
+    trials = grid("s3://junk/ordered")
+    s3.requests.clear()
+    sources = run(bundles(trials, slots=2), monkeypatch)
+    sharing = len(trials) // 6
+    assert sources == {"computed": 6, "memory": len(trials) - 6}  # hit rate 1 - 1/8 per set
+    assert sources["memory"] / len(trials) >= 1 - 1 / sharing
+    assert s3.requests["PUT"] == 6 and s3.requests["LIST"] == 0  # one bit-packed file per set
+    # the grid's own order cycles through 6 sparsities, more than the 4 sets a worker keeps:
+    # on one worker it never hits memory, and every trial reads its set from storage
+    sources = run([[t.to_dict() for t in grid("s3://junk/grid-order")]], monkeypatch)
+    assert sources == {"computed": 6, "loaded": len(trials) - 6}
