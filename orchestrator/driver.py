@@ -102,10 +102,15 @@ def _connect(address: str | None) -> None:
              log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
 
 
-def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
-    """Run every trial of `spec` without an `ok` row (all of them, the first time)."""
+def run_sweep(
+    spec: SweepSpec,
+    address: str | None = None,
+    quiet: bool = False,
+    trials: list[TrialConfig] | None = None,
+) -> Outcome:
+    """Run every trial of `spec` (or of `trials`: a search round) without an `ok` row."""
     start = time.perf_counter()
-    trials = spec.expand()
+    trials = spec.expand() if trials is None else trials
     done = done_keys(spec)
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
