@@ -38,10 +38,11 @@ def metric(trial) -> float:
 class FakeDriver:
     """driver.run_sweep without Ray: writes each trial's row with `metric`; dies on request."""
 
-    def __init__(self, kill_at_round: int | None = None):
+    def __init__(self, kill_at_round: int | None = None, metric=metric):
         self.ran: list[str] = []
         self.rounds = 0
         self.kill_at_round = kill_at_round
+        self.metric = metric
 
     def __call__(self, spec, address=None, quiet=False, trials=None):
         self.rounds += 1
@@ -52,7 +53,7 @@ class FakeDriver:
         todo = [t for t in trials if t.trial_key not in done]
         for t in todo:
             self.ran.append(t.trial_key)
-            row = measured(status="ok", metric_name="accuracy", metric=metric(t))
+            row = measured(status="ok", metric_name="accuracy", metric=self.metric(t))
             write_trial(t.results_dir, {**identity(t), **row})
         return Outcome(total=len(trials), already_done=len(trials) - len(todo), ran=len(todo))
 
@@ -116,6 +117,30 @@ def test_analyze_and_status_report_the_search(tmp_path, monkeypatch, capsys):
     assert main(["status", s.sweep_dir]) == 0
     rows = len(read_sweep(f"{s.sweep_dir}/results").table)
     assert f"{rows} trials: {rows} done, 0 failed, 0 pending" in capsys.readouterr().out
+
+
+def test_a_dip_is_reported_as_non_monotone_and_the_lowest_failing_bracket_kept(
+    tmp_path, monkeypatch, capsys
+):
+    def dip(trial) -> float:  # -2 % at 0.45 only (the first probe), -10 % from 0.8
+        return 0.9 * (0.98 if trial.sparsity == 0.45 else 0.9 if trial.sparsity >= 0.8 else 1)
+
+    monkeypatch.setattr(search_driver, "run_sweep", FakeDriver(metric=dip))
+    s = spec(tmp_path)
+    search_driver.run_search(s)
+    points = search_driver.breaking_points(
+        s, read_sweep(f"{s.sweep_dir}/results").table.to_pylist()
+    )
+    one = points[points["drop"] == 0.01]
+    assert one["non_monotone"].all() and (one["first_failing"] == 0.45).all()
+    assert (one["last_passing"] == 0.4).all() and one["contradictions"].str.contains(
+        "fails 0.45"
+    ).all()
+    five = points[points["drop"] == 0.05]
+    assert not five["non_monotone"].any() and (five["first_failing"] == 0.8).all()
+    capsys.readouterr()
+    assert main(["analyze", s.sweep_dir, "--max-plots", "0"]) == 0
+    assert "NON-MONOTONE: passes" in capsys.readouterr().out
 
 
 def test_validate_prints_search_and_grid_trial_counts(tmp_path, capsys):
