@@ -33,9 +33,10 @@ def _summary(spec: SweepSpec) -> str:
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
         + (f", {spec.resources.memory} memory" if spec.resources.memory else "")
         + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
-        f"{len(trials)} trials" + (" before the search" if spec.search else ""),
+        *(_search_counts(spec) if spec.search else []),
+        f"{len(trials)} trials",  # in search mode: those known before it (the last line: a count)
     ]
-    return "\n".join(lines + (_search_counts(spec) if spec.search else []))
+    return "\n".join(lines)
 
 
 def _g(x: float) -> str:
@@ -66,7 +67,8 @@ def _search_counts(spec: SweepSpec) -> list[str]:
     gpu = spec.resources.gpu
     unit, scale = ("GPU-trials", gpu) if gpu else ("trials", 1)
     return [
-        f"search: {curves} curves; {unit}: grid {grid * scale:g}, search worst "
+        f"search: {curves} curves, probes chosen as it runs; in all (the {fixed} trials below "
+        f"included) {unit}: grid {grid * scale:g}, search worst "
         f"{worst * scale:g} ({worst / grid:.2f}x), expected {expected * scale:.0f} "
         f"({expected / grid:.2f}x, monotone curves)"
     ]
