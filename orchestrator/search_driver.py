@@ -52,15 +52,21 @@ def index(curves: list[Curve]) -> Index:
     return places
 
 
-def replay(
-    space: SearchSpace, seeds: list[int], curves: list[Curve], places: Index, rows: Iterable[dict]
-) -> dict[tuple, CurveSearch]:
-    """Every curve's search state rebuilt from result rows (trial_key, metric, status)."""
+def curve_rows(places: Index, rows: Iterable[dict]) -> dict[tuple, list[dict]]:
+    """Result rows (trial_key, metric, status) as each curve sees them: sparsity, seed, metric."""
     by_curve: dict[tuple, list[dict]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: r["status"] == "ok"):  # an ok row outranks a failed one
         for key, sparsity, seed in places.get(row["trial_key"], ()):
             by_curve[key].append({"sparsity": sparsity, "seed": seed, "metric": row["metric"],
                                   "status": row["status"]})  # fmt: skip
+    return by_curve
+
+
+def replay(
+    space: SearchSpace, seeds: list[int], curves: list[Curve], places: Index, rows: Iterable[dict]
+) -> dict[tuple, CurveSearch]:
+    """Every curve's search state rebuilt from result rows (trial_key, metric, status)."""
+    by_curve = curve_rows(places, rows)
     return {c.key: CurveSearch.replay(space, seeds, by_curve[c.key]) for c in curves}
 
 
@@ -118,13 +124,12 @@ def breaking_points(spec: SweepSpec, rows: list[dict], seed: int = 0) -> pd.Data
     """Per curve and drop: the bracket [last passing, first failing], its width, probes spent,
     contradictions, the dense mean and BOOTSTRAP bracket midpoints over resampled seeds."""
     space, curves = spec.search.space(), spec.curves()
-    places = index(curves)
-    searches = replay(space, spec.seeds, curves, places, rows)
+    by_curve = curve_rows(index(curves), rows)
     rng = np.random.default_rng(seed)
     out = []
     for curve in curves:
-        search = searches[curve.key]
-        boot = _bootstrap(space, spec.seeds, curve, places, rows, rng)
+        search = CurveSearch.replay(space, spec.seeds, by_curve[curve.key])
+        boot = _bootstrap(space, spec.seeds, by_curve[curve.key], rng)
         for drop, (lo, hi) in search.brackets().items():
             contradictions = [(p, f) for d, p, f in search.contradictions() if d == drop]
             out.append({
@@ -151,22 +156,19 @@ def _midpoint(space: SearchSpace, lo: float | None, hi: float | None) -> float:
     return ((low if lo is None else lo) + (high if hi is None else hi)) / 2
 
 
-def _bootstrap(space, seeds, curve: Curve, places: Index, rows: list[dict], rng) -> list[dict]:
-    """Bracket midpoints per drop of the curve's rows with its seeds drawn with replacement.
+def _bootstrap(space: SearchSpace, seeds: list[int], rows: list[dict], rng) -> list[dict]:
+    """Bracket midpoints per drop of one curve's rows with its seeds drawn with replacement.
 
-    Only probed sparsities have rows, so a resample's bracket can be wider than the search's.
+    Only probed sparsities have rows, so a resample's bracket can be wider than the search's;
+    confirmation seeds are left out of the resamples.
     """
-    mine = [r for r in rows if any(k == curve.key for k, _, _ in places.get(r["trial_key"], ()))]
-    by_seed: dict[int, list[tuple[float, dict]]] = defaultdict(list)
-    for row in mine:
-        for key, sparsity, seed in places[row["trial_key"]]:
-            if key == curve.key:
-                by_seed[seed].append((sparsity, row))
+    by_seed: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_seed[row["seed"]].append(row)
     draws = []
     for _ in range(BOOTSTRAP if len(seeds) > 1 else 0):
         drawn = rng.choice(seeds, size=len(seeds))
-        resampled = [{"sparsity": s, "seed": i, "metric": r["metric"], "status": r["status"]}
-                     for i, x in enumerate(drawn) for s, r in by_seed[int(x)]]  # fmt: skip
+        resampled = [{**r, "seed": i} for i, x in enumerate(drawn) for r in by_seed[int(x)]]
         search = CurveSearch.replay(space, range(len(seeds)), resampled)
         draws.append({d: _midpoint(space, lo, hi) for d, (lo, hi) in search.brackets().items()})
     return draws

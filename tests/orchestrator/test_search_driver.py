@@ -114,6 +114,9 @@ def test_analyze_and_status_report_the_search(tmp_path, monkeypatch, capsys):
     report = (tmp_path / "s" / "analysis" / "report.md").read_text()
     assert "## Breaking points (adaptive search)" in report
     assert "0 of " in report  # no planned trial is missing
+    assert main(["results", "table", s.sweep_dir]) == 0  # probes are rows like any other
+    table = capsys.readouterr().out
+    assert "0.45" in table and "sparse_to_dense" in table
     assert main(["status", s.sweep_dir]) == 0
     rows = len(read_sweep(f"{s.sweep_dir}/results").table)
     assert f"{rows} trials: {rows} done, 0 failed, 0 pending" in capsys.readouterr().out
