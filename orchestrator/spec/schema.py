@@ -292,7 +292,11 @@ class SweepSpec(_Strict):
         return curves(pruned, self._grid(seeds, ["dense"], []))
 
     def _grid(
-        self, seeds: list[int], transfers: list[str], sparsities: list[float], searched=False
+        self,
+        seeds: list[int],
+        transfers: list[str],
+        sparsities: list[float],
+        searched: bool = False,
     ) -> list[TrialConfig]:
         ((axis, levels),) = self.difficulty.items()
         sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
