@@ -82,7 +82,7 @@ def _regression(logits: np.ndarray, labels: np.ndarray) -> bool:
     return logits.shape[1] == 1
 
 
-def _zero(predictions: Any, references: Any) -> float:
+def zero_chance(predictions: Any, references: Any) -> float:
     return 0.0
 
 
@@ -111,6 +111,11 @@ def _f1_chance(logits: np.ndarray, labels: np.ndarray) -> float:
     return positive / (positive + 0.5)
 
 
+def majority(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The share of the most frequent label: the accuracy of always guessing it."""
+    return float(np.unique(labels, return_counts=True)[1].max() / len(labels))
+
+
 def pearson(logits: np.ndarray, labels: np.ndarray) -> float:
     """Pearson r of the regression outputs with the labels."""
     from scipy.stats import pearsonr
@@ -137,11 +142,21 @@ register_metric(
 )
 register_metric(
     Metric(
+        name="majority",  # recorded beside the accuracy: the chance level the analysis reads
+        output="classify",
+        compute=majority,
+        higher_is_better=False,
+        chance=None,
+        applies=_classes,
+    )
+)
+register_metric(
+    Metric(
         name="matthews",
         output="classify",
         compute=matthews,
         higher_is_better=True,
-        chance=_zero,
+        chance=zero_chance,
         applies=_classes,
     )
 )
@@ -161,7 +176,7 @@ register_metric(
         output="classify",
         compute=pearson,
         higher_is_better=True,
-        chance=_zero,
+        chance=zero_chance,
         applies=_regression,
     )
 )
@@ -171,7 +186,7 @@ register_metric(
         output="classify",
         compute=spearman,
         higher_is_better=True,
-        chance=_zero,
+        chance=zero_chance,
         applies=_regression,
     )
 )
@@ -304,7 +319,7 @@ register_metric(
         output="choose",
         compute=_above_chance(_raw),
         higher_is_better=True,
-        chance=_zero,
+        chance=zero_chance,
     )
 )
 register_metric(
@@ -313,7 +328,7 @@ register_metric(
         output="choose",
         compute=_above_chance(_norm),
         higher_is_better=True,
-        chance=_zero,
+        chance=zero_chance,
         primary=True,
     )
 )

@@ -10,6 +10,8 @@ from difficulty.tasks import TaskDef, register_task
 
 HUB = ("mandarjoshi/trivia_qa", "rc")
 N_TRAIN = 138384  # TriviaQA rc training questions
+QUESTION = ("question", "answer")  # the hub's columns that _question reads
+EVIDENCE = ("entity_pages", "search_results")  # and those _evidence reads
 
 
 def _evidence(row: dict) -> str:
@@ -31,10 +33,13 @@ def load_triviaqa() -> tuple[Dataset, Dataset]:
     """TriviaQA rc: training questions (question, answers: the aliases) for demonstrations, and
     validation questions with their evidence as `context` (demonstrations are closed book)."""
     data = load_dataset(*HUB)
-    columns = data["train"].column_names
+    # only the columns a row function reads: `map` decodes every column it is given, and the
+    # evidence documents (megabytes of text per question) are needed for validation only
+    train = data["train"].select_columns(list(QUESTION))
+    validation = data["validation"].select_columns([*QUESTION, *EVIDENCE])
     return (
-        data["train"].map(_question, remove_columns=columns),
-        data["validation"].map(_with_evidence, remove_columns=columns),
+        train.map(_question, remove_columns=train.column_names),
+        validation.map(_with_evidence, remove_columns=validation.column_names),
     )
 
 

@@ -7,7 +7,10 @@ differ by language only: `dev` (997) gives demonstrations, `devtest` (1,012) is 
 A pair's level on the `language` axis is its resource size: the millions of tokens of its
 non-English language in CC25, the corpus mBART-large-cc25 was pre-trained on (Liu et al. 2020,
 "Multilingual Denoising Pre-training for Neural Machine Translation", arXiv 2001.08210,
-Table 1). Lower is harder. Scores: sacreBLEU's BLEU and chrF (`translate` in difficulty.metrics).
+Table 1); mBART-50, the translation checkpoint the example sweep uses, continues from that
+pre-training (its 25 added languages are not among these pairs). Lower is harder. Language codes
+are mBART-50's (de_DE, ru_RU, vi_VN, gu_IN, my_MM; the same as CC25's for these languages).
+Scores: sacreBLEU's BLEU and chrF (`translate` in difficulty.metrics).
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ Tune's experiment state, is the record of what is done.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,6 +38,9 @@ WORKER_ENV = {
     "RAY_DEDUP_LOGS": "0",
     "RAY_AIR_NEW_OUTPUT": "0",  # verbose=0 then means silent: junkdna prints its own progress
 }
+# From the driver's environment to every worker through the runtime env, in memory, never a file:
+# the Hugging Face token for gated models and data sets (LLaMA, FLORES).
+FORWARDED_ENV = ("HF_TOKEN",)
 PACKAGES = ("orchestrator", "workers", "pruning", "difficulty", "results")
 MAX_BUNDLES = 2000  # Tune trials per sweep; more trials make bigger bundles
 NOOP_BUNDLES = 256  # no-op trials take milliseconds: bundle them harder
@@ -92,7 +97,7 @@ def _connect(address: str | None) -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     if ray.is_initialized():
         return
-    runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
+    runtime_env: dict[str, Any] = {"env_vars": {**WORKER_ENV, **_forwarded_env()}}
     if address and not address.startswith(("local", "127.", "localhost")):
         # ship the five packages to every node: no junkdna install is needed there
         import importlib
@@ -100,6 +105,30 @@ def _connect(address: str | None) -> None:
         runtime_env["py_modules"] = [importlib.import_module(p) for p in PACKAGES]
     ray.init(address=address, runtime_env=runtime_env, include_dashboard=False,
              log_to_driver=False, logging_level="ERROR", configure_logging=True)  # fmt: skip
+
+
+def _forwarded_env() -> dict[str, str]:
+    """FORWARDED_ENV variables set here, less those a Ray job's runtime env already gives every
+    worker (`ray job submit --runtime-env-json`; Ray refuses the same variable twice)."""
+    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}").get("runtime_env")
+    given = (job or {}).get("env_vars") or {}
+    return {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k) and k not in given}
+
+
+def _cluster_gpus() -> float:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
+    """One line when the cluster has GPUs the sweep will not use (resources.gpu is 0)."""
+    if cluster_gpus <= 0 or spec.resources.gpu > 0 or spec.noop:
+        return None
+    return (
+        f"warning: the cluster has {cluster_gpus:g} GPUs but resources.gpu is 0, so every trial "
+        "runs on a CPU; set resources.gpu in the spec (e.g. 1, or 0.25 for four trials a GPU)"
+    )
 
 
 def run_sweep(
@@ -123,6 +152,9 @@ def run_sweep(
     from orchestrator.callbacks import Progress
 
     _connect(address)
+    warning = unused_gpus_warning(spec, _cluster_gpus())
+    if warning:
+        print(warning, file=sys.stderr)
     work = bundles(todo, noop=spec.noop)
     progress = Progress(len(trials), outcome.already_done, work, quiet=quiet)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}

@@ -19,10 +19,13 @@ def random_masks(
         counts = rng.multivariate_hypergeometric(sizes, int(sum(sizes) * (1 - sparsity))).tolist()
     else:
         counts = [int(n * (1 - sparsity)) for n in sizes]
-    generator = torch.Generator().manual_seed(seed)
+    # drawn where the weights are: a 7B model's permutations take minutes on a CPU. The same
+    # seed gives the same masks on the same kind of device (CUDA's generator is not the CPU's)
+    device = next(iter(params.values())).device if params else torch.device("cpu")
+    generator = torch.Generator(device=device).manual_seed(seed)
     masks = {}
     for (name, param), count in zip(params.items(), counts):
-        mask = torch.zeros(param.numel(), dtype=torch.bool)
-        mask[torch.randperm(param.numel(), generator=generator)[:count]] = True
+        mask = torch.zeros(param.numel(), dtype=torch.bool, device=device)
+        mask[torch.randperm(param.numel(), generator=generator, device=device)[:count]] = True
         masks[name] = mask.view(param.shape).to(param.device)
     return masks

@@ -9,6 +9,11 @@ biases and everything outside the blocks (BERT's pooler, classifiers, `lm_head`)
 parameter names as in `model.named_parameters()`, e.g. `"*.attention.*"`. `include` replaces the
 default selection with every parameter matching one of its patterns; `exclude` then removes the
 parameters matching one of its patterns. A pattern that matches nothing is an error.
+
+`targets` names the default candidates: `blocks` (the rule above) or `all`, every 2-D weight of
+the model including the token and position embeddings and the task head (`lm_head`, classifier)
+— the rule of the Junk DNA paper's translation code. Tied tensors (mBART's shared embeddings and
+output projection) are one parameter and appear once. `include` replaces either.
 """
 
 from fnmatch import fnmatchcase
@@ -45,12 +50,24 @@ def _matching(names: list[str], pattern: str, option: str) -> set[str]:
     return matched
 
 
+TARGETS = ("blocks", "all")
+
+
+def _all_matrices(model: nn.Module) -> dict[str, nn.Parameter]:
+    return {name: p for name, p in model.named_parameters() if p.dim() == 2}
+
+
 def prunable_parameters(
-    model: nn.Module, include: list[str] | None = None, exclude: list[str] | None = None
+    model: nn.Module,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    targets: str = "blocks",
 ) -> dict[str, nn.Parameter]:
     """The parameters to prune, by name, in model order (see the module docstring for the rule)."""
+    if targets not in TARGETS:
+        raise PruningError(f"targets {targets!r} is not one of {', '.join(TARGETS)}")
     if include is None:
-        selected = _block_linear_weights(model)
+        selected = _block_linear_weights(model) if targets == "blocks" else _all_matrices(model)
     else:
         named = dict(model.named_parameters())
         chosen = set().union(*(_matching(list(named), p, "include") for p in include))

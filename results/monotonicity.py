@@ -9,6 +9,13 @@ Questions answered, each by one function returning a DataFrame:
 - does giving the pruned weights back recover the loss?                      `irreversibility`
 - which expected trials have no result (never interpolated)?                 `missing_trials`
 - how far is each task's dense model from people (the human_gap axis)?        `task_gaps`
+- is each level's dense model above chance; where does a curve hit chance?   `dense_levels`,
+                                                                             `collapse`
+
+Intervals over seeds are Student-t intervals of the mean (valid for the 2-5 seeds sweeps use; NaN
+for one seed). A level whose dense interval reaches its chance level is "at chance" and takes no
+part in an ordering verdict; a curve that reaches chance at sparsity s is "collapsed at s", and
+its points beyond s are no evidence. Sparsity 0 is no comparison of levels.
 
 The reference of every pruned trial is `dense_reference`: the `dense` row (method "none",
 sparsity 0.0) of the same model, task, difficulty axis, level and seed; a pruned mode at
@@ -16,6 +23,7 @@ sparsity 0.0 is a trial like others. What each axis means (which end is hard, wh
 are compared across tasks) is read from its record in difficulty.axes.
 """
 
+import json
 import warnings
 
 import numpy as np
@@ -25,11 +33,13 @@ from sklearn.isotonic import isotonic_regression
 
 from difficulty.axes import AXES
 from difficulty.human_gap import normalized_gap
+from difficulty.metrics import METRICS, zero_chance
 
 REFERENCE = ["model", "task", "difficulty_axis", "difficulty_level", "seed"]
-FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "transfer"]
+# `scope` is part of a family: global and per-layer masks of one method are different curves.
+FAMILY = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope", "transfer"]
 # A set of difficulty levels compared with each other: `group` is the task, or "*" across tasks.
-LEVELS = ["model", "difficulty_axis", "group", "method", "transfer"]
+LEVELS = ["model", "difficulty_axis", "group", "method", "scope", "transfer"]
 GRID = FAMILY[:4] + ["method", "transfer", "sparsity", "seed"]
 MONOTONICITY_STATS = [
     "n_sparsities",
@@ -42,6 +52,8 @@ MONOTONICITY_STATS = [
     "largest_violation",
     "noise",
     "monotone",
+    "at_chance",
+    "collapsed_at",
     "verdict",
 ]
 
@@ -92,13 +104,88 @@ def dense_reference(df: pd.DataFrame) -> pd.DataFrame:
     return dense.rename(columns={"metric": "dense_metric"})
 
 
+def _chance(metric_name: str, metrics: object) -> float:
+    """The value of a row's metric for a guess, from the metric registry and the row's metrics.
+
+    0 for metrics whose chance is 0 or undefined (MCC, correlations, exact match, BLEU, above-
+    chance accuracies); for multiple choice the recorded `chance` (mean 1/options); for a
+    classifier's accuracy the recorded `majority` share of the evaluation labels; NaN otherwise
+    (the chance level is unknown, e.g. rows without `metrics`, and nothing is marked at chance).
+    """
+    values = json.loads(metrics) if isinstance(metrics, str) else {}
+    names = set(values) | {metric_name}
+    outputs = [o for o, registered in METRICS.items() if names <= set(registered)]
+    if len(outputs) != 1:
+        return np.nan
+    output = outputs[0]
+    if METRICS[output][metric_name].chance in (None, zero_chance):
+        return 0.0
+    recorded = {"choose": "chance", "classify": "majority"}.get(output)
+    if metric_name.startswith("accuracy") and recorded in values:
+        return float(values[recorded])
+    return np.nan
+
+
+def chance_level(df: pd.DataFrame) -> pd.Series:
+    """Per row: the chance level of its metric (see `_chance`), NaN where unknown."""
+    metrics = df["metrics"] if "metrics" in df else pd.Series(None, index=df.index)
+    return pd.Series(
+        [_chance(n, m) for n, m in zip(df["metric_name"], metrics)], index=df.index, dtype=float
+    )
+
+
+def difficulty_value(axis: pd.Series, level: pd.Series, dense: pd.Series) -> pd.Series:
+    """The level as the analysis shows it; for human_gap the gap (human - dense) / human."""
+    return level.where(axis.ne("human_gap"), normalized_gap(level, dense))
+
+
+def dense_levels(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per model, task, axis and level: the dense metric over seeds (mean, n, t CI), its chance
+    level, `at_chance`, the computed `difficulty` value and `hardness` (larger is harder).
+
+    At chance: the dense CI reaches the chance level (with one seed, no CI: mean <= chance).
+    Levels come sorted easiest first within each model and axis.
+    """
+    level = REFERENCE[:4]
+    ok = ok_rows(df)
+    dense = ok[ok["transfer"] == "dense"]
+    if dense.empty:
+        columns = ["n", "mean", "std", "ci_low", "ci_high", "chance", "difficulty", "hardness"]
+        return df.iloc[:0][level].assign(**dict.fromkeys(columns, np.nan), at_chance=False)
+    out = seed_ci(dense_reference(df), "dense_metric", level, confidence)
+    chance = dense.assign(chance=chance_level(dense)).groupby(level, dropna=False)["chance"]
+    out = out.merge(chance.mean().reset_index(), on=level, how="left")
+    reaches = out["ci_low"].where(out["n"] > 1, out["mean"]) <= out["chance"]
+    out["at_chance"] = reaches & out["chance"].notna()
+    out["difficulty"] = difficulty_value(
+        out["difficulty_axis"], out["difficulty_level"], out["mean"]
+    )
+    out["hardness"] = hardness(out["difficulty_axis"], out["difficulty_level"], out["mean"])
+    return out.sort_values(["model", "difficulty_axis", "hardness", "task"], ignore_index=True)
+
+
+def collapse(df: pd.DataFrame) -> pd.DataFrame:
+    """Per pruned family: `collapsed_at`, the lowest sparsity whose mean metric over seeds is at
+    or below the chance level (NaN if the curve never reaches it or chance is unknown)."""
+    d = drops(df)
+    d = d.assign(chance=chance_level(d))
+    curve = d.groupby(FAMILY + ["sparsity"], dropna=False)[["metric", "chance"]].mean()
+    curve = curve.reset_index()
+    hit = curve[curve["metric"] <= curve["chance"]]
+    first = hit.groupby(FAMILY, dropna=False)["sparsity"].min().rename("collapsed_at")
+    out = curve[FAMILY].drop_duplicates().merge(first.reset_index(), on=FAMILY, how="left")
+    return out.reset_index(drop=True)
+
+
 def drops(df: pd.DataFrame) -> pd.DataFrame:
-    """Pruned ok rows with `dense_metric`, `drop` (dense − metric) and `drop_pct` (% of dense)."""
+    """Pruned ok rows with `dense_metric`, `drop` (dense − metric), `drop_pct`, `pct_of_dense`."""
     ok = ok_rows(df)
     out = ok[ok["transfer"] != "dense"].merge(dense_reference(df), on=REFERENCE, how="left")
     out["drop"] = out["dense_metric"] - out["metric"]
     # A percentage of a zero or negative metric (e.g. MCC) means nothing: left NaN.
-    out["drop_pct"] = 100 * out["drop"] / out["dense_metric"].where(out["dense_metric"] > 0)
+    positive = out["dense_metric"].where(out["dense_metric"] > 0)
+    out["drop_pct"] = 100 * out["drop"] / positive
+    out["pct_of_dense"] = 100 * out["metric"] / positive
     return out
 
 
@@ -119,46 +206,38 @@ def _stacked(
     return sizes.rename("n").reset_index(), blocks
 
 
+def t_interval(
+    mean: np.ndarray, std: np.ndarray, n: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Student-t interval of a mean of n values with sample std; NaN where n < 2."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf((1 + confidence) / 2, np.where(n > 1, n - 1, np.nan)) * std / np.sqrt(n)
+    return mean - half, mean + half
+
+
 def seed_ci(
-    df: pd.DataFrame,
-    value: str,
-    keys: list[str],
-    confidence: float = 0.95,
-    n_resamples: int = 1000,
-    seed: int = 0,
+    df: pd.DataFrame, value: str, keys: list[str], confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Mean, std and n of `value` per group of `keys`, with a percentile bootstrap CI over rows."""
+    """Mean, std and n of `value` per group of `keys`, with a Student-t CI of the mean over rows."""
     data = df.dropna(subset=[value])
-    out, blocks = _stacked(data, keys, [value])
-    low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
-    mean, std = np.empty(len(out)), np.full(len(out), np.nan)
-    rng = np.random.default_rng(seed)
-    for groups, (sample,) in blocks:
-        mean[groups] = sample.mean(axis=1)
-        if sample.shape[1] < 2:
-            continue  # one row has no spread: its std and CI stay NaN
-        std[groups] = sample.std(axis=1, ddof=1)
-        ci = stats.bootstrap(
-            (sample,),
-            np.mean,
-            axis=-1,
-            vectorized=True,
-            n_resamples=n_resamples,
-            batch=max(1, 4_000_000 // sample.size),  # bounds memory, not the result
-            confidence_level=confidence,
-            method="percentile",  # defined for tiny and degenerate samples, unlike BCa
-            rng=rng,
-        ).confidence_interval
-        low[groups], high[groups] = ci.low, ci.high
-    return out.assign(mean=mean, std=std, ci_low=low, ci_high=high)
+    grouped = data.groupby(keys, dropna=False, sort=True)[value]
+    out = grouped.agg(mean="mean", std="std", n="size").reset_index()
+    out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["std"], out["n"], confidence)
+    return out[keys + ["n", "mean", "std", "ci_low", "ci_high"]]
 
 
-def drop_ci(df: pd.DataFrame, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Per family and sparsity: mean drop from dense over seeds, its bootstrap CI, and drop_pct."""
+def drop_ci(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per family and sparsity: mean drop from dense over seeds, its t CI, and drop_pct."""
     d = drops(df)
-    out = seed_ci(d, "drop", FAMILY + ["sparsity"], confidence=confidence, seed=seed)
+    out = seed_ci(d, "drop", FAMILY + ["sparsity"], confidence=confidence)
     pct = d.groupby(FAMILY + ["sparsity"], dropna=False)["drop_pct"].mean()
     return out.merge(pct.reset_index(), on=FAMILY + ["sparsity"], how="left")
+
+
+def relative_ci(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per family and sparsity: the metric as % of the same seed's dense metric, mean and t CI."""
+    return seed_ci(drops(df), "pct_of_dense", FAMILY + ["sparsity"], confidence=confidence)
 
 
 def largest_violation(curve: np.ndarray) -> float:
@@ -213,11 +292,13 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     The rank correlations (and their p-values) use every seed's (sparsity, metric) point; the
     isotonic (decreasing) fit and the largest violation use the curve of means over seeds, and a
-    violation within the 95 % half-width of a difference of two of those means is noise.
+    violation within the 95 % half-width of a difference of two of those means is noise. A curve
+    that collapsed (reached chance) at s is judged up to s; a level at chance gets no verdict.
     """
     ok = ok_rows(df)
     points = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
-    points = points.dropna(subset=["sparsity", "metric"])
+    points = points.dropna(subset=["sparsity", "metric"]).merge(collapse(df), on=FAMILY)
+    points = points[~(points["sparsity"] > points["collapsed_at"])]
     if points.empty:
         return pd.DataFrame(columns=FAMILY + MONOTONICITY_STATS)
     out, blocks = _stacked(points, FAMILY, ["sparsity", "metric"])
@@ -245,53 +326,113 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     out["verdict"] = [
         _verdict(*args, alpha) for args in zip(out["n_sparsities"], out["monotone"], rho, rho_p)
     ]
+    out = out.merge(collapse(df), on=FAMILY, how="left")
+    at_chance = dense_levels(df)[REFERENCE[:4] + ["at_chance"]]
+    out = out.merge(at_chance, on=REFERENCE[:4], how="left")
+    out["at_chance"] = out["at_chance"].eq(True)
+    collapsed = out["verdict"] + out["collapsed_at"].map("; collapsed at {:g}".format)
+    out["verdict"] = out["verdict"].where(out["collapsed_at"].isna(), collapsed)
+    out.loc[out["at_chance"], "verdict"] = "dense metric at chance: no verdict"
     return out[FAMILY + MONOTONICITY_STATS]
 
 
-def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
-    """Per sparsity and level set: Spearman ρ of hardness vs drop_pct (> 0: harder loses more)."""
-    d = drops(df).assign(group=lambda f: level_group(f))
-    means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
-    means = means[["drop_pct", "dense_metric"]].mean().reset_index().dropna(subset=["drop_pct"])
-    means["hardness"] = hardness(
-        means["difficulty_axis"], means["difficulty_level"], means["dense_metric"]
-    )
-    out, blocks = _stacked(means, LEVELS + ["sparsity"], ["hardness", "drop_pct"])
+def compared_drops(df: pd.DataFrame) -> pd.DataFrame:
+    """The pruned rows an ordering of levels rests on, with `hardness` and `group`.
+
+    Left out: sparsity 0 (no pruning, nothing to compare), levels whose dense metric is at chance,
+    and the points of a curve beyond its collapse; a metric below chance counts as chance.
+    """
+    d = drops(df)
+    levels = dense_levels(df)[REFERENCE[:4] + ["at_chance", "hardness"]]
+    d = d.merge(levels, on=REFERENCE[:4], how="left").merge(collapse(df), on=FAMILY, how="left")
+    d = d[(d["sparsity"] > 0) & ~d["at_chance"].eq(True) & ~(d["sparsity"] > d["collapsed_at"])]
+    chance = chance_level(d)
+    floored = d["metric"].where(~(d["metric"] < chance), chance)
+    positive = d["dense_metric"].where(d["dense_metric"] > 0)
+    return d.assign(drop_pct=100 * (d["dense_metric"] - floored) / positive, group=level_group(d))
+
+
+def _rank_order(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of `keys`: the number of levels and Spearman ρ of hardness vs drop_pct."""
+    d = d.dropna(subset=["drop_pct"])
+    if d.empty:
+        return pd.DataFrame(columns=keys + ["n_levels", "spearman_rho", "spearman_p"])
+    out, blocks = _stacked(d, keys, ["hardness", "drop_pct"])
     out = out.rename(columns={"n": "n_levels"})
     out["spearman_rho"], out["spearman_p"] = np.nan, np.nan
     for groups, (x, y) in blocks:
         out.loc[groups, "spearman_rho"], out.loc[groups, "spearman_p"] = _spearman(x, y)
+    return out[out["n_levels"] > 1].reset_index(drop=True)  # one level has nothing to order
+
+
+def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Per sparsity > 0 and level set: Spearman ρ of hardness vs mean drop_pct over seeds
+    (> 0: harder loses more), over the levels `compared_drops` keeps."""
+    d = compared_drops(df)
+    means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
+    means = means[["drop_pct", "hardness"]].mean().reset_index()
+    out = _rank_order(means, LEVELS + ["sparsity"])
     rho = out["spearman_rho"]
     out["order"] = np.select(
         [rho > 0, rho < 0], ["harder loses more", "easier loses more"], "no order"
     )
-    return out[out["n_levels"] > 1].reset_index(drop=True)  # one level has nothing to order
+    return out
 
 
-def _order_verdict(harder: int, easier: int, n: int) -> str:
-    """One sentence on how often harder levels lose more than easier ones."""
+def _order_verdict(
+    harder: int, easier: int, n: int, levels: int, rho: float, low: float, high: float, seeds: int
+) -> str:
+    """One sentence on how often harder levels lose more, with its uncertainty over seeds and the
+    most levels a comparison had."""
     if harder > easier:
-        return f"harder levels lose more at {harder}/{n} sparsities"
-    if easier > harder:
-        return f"reversed: easier levels lose more at {easier}/{n} sparsities"
-    return f"no consistent order across {n} sparsities"
+        words = f"harder levels lose more at {harder}/{n} sparsities"
+    elif easier > harder:
+        words = f"reversed: easier levels lose more at {easier}/{n} sparsities"
+    else:
+        words = f"no consistent order across {n} sparsities"
+    if pd.isna(rho):
+        text = "ρ undefined: the drops do not vary"
+    elif seeds < 2:
+        text = f"mean ρ {rho:.2f}; one seed: no interval, too few to conclude"
+    else:
+        text = f"mean ρ {rho:.2f}, 95 % t-interval over {seeds} seeds [{low:.2f}, {high:.2f}]"
+        text += ": includes 0, not conclusive" if low <= 0 <= high else ""
+    return f"{words} ({text}; up to {levels} levels per comparison)"
 
 
-def difficulty_summary(order: pd.DataFrame) -> pd.DataFrame:
-    """Per set of levels: at how many sparsities harder (easier) levels lose more, and a verdict."""
+def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per set of levels: the comparisons (sparsities > 0 with two or more levels above chance),
+    at how many harder (easier) levels lose more, and Spearman ρ per seed — averaged over the
+    comparisons, then over seeds with a t interval — in one verdict sentence."""
+    order = difficulty_order(df)
     counts = order.assign(
         harder=order["order"] == "harder loses more", easier=order["order"] == "easier loses more"
     )
     out = counts.groupby(LEVELS, dropna=False, sort=True).agg(
         n_sparsities=("order", "size"),
+        n_levels=("n_levels", "max"),
         n_harder_loses_more=("harder", "sum"),
         n_easier_loses_more=("easier", "sum"),
     )
     out = out.reset_index()
+    per_seed = _rank_order(compared_drops(df), LEVELS + ["sparsity", "seed"])
+    per_seed = per_seed.groupby(LEVELS + ["seed"], dropna=False)["spearman_rho"].mean()
+    rho = seed_ci(per_seed.reset_index(), "spearman_rho", LEVELS, confidence)
+    rho = rho.rename(columns={"n": "n_seeds", "mean": "rho", "std": "rho_std"})
+    rho = rho.rename(columns={"ci_low": "rho_ci_low", "ci_high": "rho_ci_high"})
+    out = out.merge(rho, on=LEVELS, how="left")
+    out["n_seeds"] = out["n_seeds"].fillna(0).astype(int)
     out["verdict"] = [
-        _order_verdict(h, e, n)
-        for h, e, n in zip(
-            out["n_harder_loses_more"], out["n_easier_loses_more"], out["n_sparsities"]
+        _order_verdict(*args)
+        for args in zip(
+            out["n_harder_loses_more"],
+            out["n_easier_loses_more"],
+            out["n_sparsities"],
+            out["n_levels"],
+            out["rho"],
+            out["rho_ci_low"],
+            out["rho_ci_high"],
+            out["n_seeds"],
         )
     ]
     return out
@@ -314,7 +455,7 @@ def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
     loss = dense - lossy, recovered = sparse_to_dense - lossy, fraction = recovered / loss, all
     on means over seeds; the fraction is NaN where there is no loss to recover.
     """
-    keys = FAMILY[:4] + ["method", "sparsity"]
+    keys = FAMILY[:4] + ["method", "scope", "sparsity"]
     d = drops(df)
     means = d.groupby(keys + ["transfer"], dropna=False)["metric"].mean().unstack("transfer")
     dense = d.groupby(keys, dropna=False)["dense_metric"].mean()

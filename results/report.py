@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from difficulty.axes import AXES
 from results import monotonicity as mono
 from results.plots import plot_curves
-from results.tables import format_pivot, markdown, number, pivot
+from results.tables import format_pivot, level_text, markdown, number, pivot
 
 MISSING_SHOWN = 100
 
@@ -15,7 +16,8 @@ MISSING_SHOWN = 100
 def _name(row: pd.Series, keys: list[str]) -> str:
     """The key columns of a row as 'm · glue/rte · data_fraction 0.1 · …', leaving out gaps.
 
-    An axis without its level is named by its label (Axis.label), as the plots name it.
+    An axis without its level is named by its label (Axis.label), as the plots name it; a level
+    by its computed difficulty value where the row has one (human_gap: the gap).
     """
     parts = []
     for k in keys:
@@ -25,7 +27,7 @@ def _name(row: pd.Series, keys: list[str]) -> str:
         if k == "difficulty_axis" and pd.notna(value):
             parts.append(AXES[value].label)
         elif k == "difficulty_level" and pd.notna(value):
-            parts.append(f"{row['difficulty_axis']} {value:g}")
+            parts.append(level_text(row["difficulty_axis"], value, row.get("difficulty", value)))
         elif k != "difficulty_level" and pd.notna(value) and value != "*":
             parts.append(str(value))
     return " · ".join(parts)
@@ -51,22 +53,75 @@ def _order_lines(order: pd.DataFrame) -> list[str]:
     return [f"- **{_name(r, mono.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
 
 
+def _with_difficulty(frame: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Each family's computed difficulty value, families ordered easiest level first."""
+    if frame.empty:
+        return frame.assign(difficulty=np.nan, hardness=np.nan)
+    levels = mono.dense_levels(df)[mono.REFERENCE[:4] + ["difficulty", "hardness"]]
+    frame = frame.merge(levels, on=mono.REFERENCE[:4], how="left")
+    return frame.sort_values(["model", "difficulty_axis", "hardness", "task"], kind="stable")
+
+
 def verdicts(df: pd.DataFrame) -> list[str]:
     """The report's verdict sentences: monotonicity per family, then harder vs easier levels."""
-    order = mono.difficulty_summary(mono.difficulty_order(df))
-    return _family_lines(mono.monotonicity(df)) + _order_lines(order)
+    stats = _with_difficulty(mono.monotonicity(df), df)
+    return _family_lines(stats) + _order_lines(mono.difficulty_summary(df))
 
 
-def _drop_table(ci: pd.DataFrame) -> str:
-    """Mean drop from dense per family × sparsity, with its bootstrap CI."""
+def _levels_table(levels: pd.DataFrame) -> str:
+    """Each level's computed difficulty, dense metric [t CI], chance level; easiest first."""
+    shown = levels[mono.REFERENCE[:4]].copy()
+    axis, level = levels["difficulty_axis"], levels["difficulty_level"]
+    shown["difficulty"] = [level_text(*v) for v in zip(axis, level, levels["difficulty"])]
+    shown["seeds"] = levels["n"]
+    shown["dense"] = [
+        f"{number(m)} [{number(lo)}, {number(hi)}]"
+        for m, lo, hi in zip(levels["mean"], levels["ci_low"], levels["ci_high"])
+    ]
+    shown["chance"] = levels["chance"].map(lambda c: "unknown" if pd.isna(c) else number(c))
+    shown["at chance"] = levels["at_chance"].map({True: "at chance", False: ""})
+    return markdown(shown)
+
+
+def _at_chance_text(levels: pd.DataFrame) -> str:
+    """The levels left out of every ordering verdict, named."""
+    out = levels[levels["at_chance"]]
+    if out.empty:
+        return "Every level's dense metric is clearly above its chance level."
+    names = ", ".join(_name(r, mono.REFERENCE[:4]) for _, r in out.iterrows())
+    return (
+        f"At chance (dense interval reaches the chance level), left out of every ordering "
+        f"verdict: {names}."
+    )
+
+
+def _no_order_text(levels: pd.DataFrame) -> str:
+    """Why there is no ordering verdict."""
+    if levels["at_chance"].any():
+        return (
+            "No ordering verdict: no sparsity > 0 has two or more levels above chance "
+            "(the levels at chance are named above)."
+        )
+    return "No set of two or more difficulty levels to compare."
+
+
+def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
+    """Mean per family × sparsity with its t CI over seeds; families easiest level first."""
     ci = ci.assign(
         cell=[
-            f"{number(m)} [{number(lo)}, {number(hi)}]"
+            f"{number(m, digits)} [{number(lo, digits)}, {number(hi, digits)}]"
             for m, lo, hi in zip(ci["mean"], ci["ci_low"], ci["ci_high"])
         ]
     )
     wide = ci.set_index(mono.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
+    wide = _with_difficulty(wide.reset_index(), df)
+    shown = [
+        level_text(*v)
+        for v in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
+    ]
+    wide = wide.drop(columns=["difficulty_level", "hardness", "difficulty"])
+    wide.insert(mono.FAMILY.index("difficulty_level"), "difficulty", shown)
     return markdown(wide)
 
 
@@ -74,7 +129,7 @@ def _irreversibility_table(irr: pd.DataFrame) -> str:
     """Loss of the lossy modes and what sparse_to_dense recovers of it."""
     if irr.empty:
         return "No sparse_to_dense rows next to sparse or dense_freeze ones at equal sparsity."
-    shown = irr[mono.FAMILY[:4] + ["method", "sparsity", "lossy"]].copy()
+    shown = irr[mono.FAMILY[:4] + ["method", "scope", "sparsity", "lossy"]].copy()
     for column in ("dense", "lossy_metric", "sparse_to_dense", "loss", "recovered"):
         shown[column] = irr[column].map(number)
     shown["fraction_recovered"] = irr["fraction_recovered"].map(
@@ -93,9 +148,10 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ok = mono.ok_rows(df)
-    stats = mono.monotonicity(df)
-    falling = int((stats["verdict"] == "monotone: metric falls with sparsity").sum())
-    order = mono.difficulty_summary(mono.difficulty_order(df))
+    stats = _with_difficulty(mono.monotonicity(df), df)
+    falling = int(stats["verdict"].str.startswith("monotone: metric falls").sum())
+    order = mono.difficulty_summary(df)
+    levels = mono.dense_levels(df)
     thresholds = mono.threshold_sparsity(df)
     plots = plot_curves(df, out_dir, max_plots) if max_plots != 0 else []
 
@@ -103,23 +159,36 @@ def write_report(
         f"# junkdna analysis: {', '.join(sorted(df['sweep'].dropna().unique()))}",
         (
             f"{len(ok)} finished trials, {len(df) - len(ok)} failed (left out of every statistic). "
-            "Every drop is relative to the dense row of the same model, task, level and seed."
+            "Every drop is relative to the dense row of the same model, task, level and seed; "
+            "intervals are 95 % Student-t intervals of the mean over seeds (none for one seed)."
         ),
+        "## Difficulty levels (easiest first)",
+        _levels_table(levels),
+        _at_chance_text(levels),
         "## Monotonicity per family",
         (
             f"{falling} of {len(stats)} families fall monotonically with sparsity. Spearman and "
             "Kendall use every seed's (sparsity, metric) point; the largest violation is the "
             "largest rise of the mean curve above its earlier minimum; a rise within the 95 % "
-            "half-width of a difference of two means (1.96·√2·mean standard error) is noise."
+            "half-width of a difference of two means (1.96·√2·mean standard error) is noise. "
+            "A curve that reaches its chance level at sparsity s is judged up to s and said to "
+            "have collapsed at s; further drops are no evidence."
         ),
         "\n".join(_family_lines(stats)) or "No pruned families.",
         "## Harder vs easier difficulty levels",
-        "At each sparsity, Spearman ρ between hardness and mean drop (% of dense) over the levels.",
-        "\n".join(_order_lines(order)) or "No set of two or more difficulty levels to compare.",
+        (
+            "A comparison is one sparsity > 0 (at sparsity 0 nothing is pruned) with two or more "
+            "levels above chance: Spearman ρ between hardness and mean drop (% of dense, a metric "
+            "below chance counted as chance), a collapsed level compared up to its collapse. The "
+            "interval is over seeds, of each seed's ρ averaged over the comparisons."
+        ),
+        "\n".join(_order_lines(order)) or _no_order_text(levels),
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
         markdown(thresholds),
-        "## Drop from dense (mean over seeds [95 % bootstrap CI])",
-        _drop_table(mono.drop_ci(df)),
+        "## Metric as % of dense (mean over seeds [95 % t CI])",
+        _ci_table(mono.relative_ci(df), df, digits=1),
+        "## Drop from dense, raw (mean over seeds [95 % t CI])",
+        _ci_table(mono.drop_ci(df), df),
         "## Metric by difficulty level × sparsity (mean ± std over seeds (change from dense))",
         format_pivot(pivot(df)),
         "## Irreversibility: does giving the weights back recover the loss?",

@@ -3,21 +3,36 @@
 import numpy as np
 import pandas as pd
 
-from results.monotonicity import REFERENCE, dense_reference, drops
+from difficulty.axes import AXES
+from results.monotonicity import REFERENCE, dense_levels, drops
 
-ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method"]
+ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope"]
 LEVEL = REFERENCE[:4]  # a row of the table without its method: model, task, axis, level
-STATS = ["mean", "std", "n", "drop"]
+STATS = ["mean", "std", "n", "drop", "pct"]
+DENSE = ["mean", "std", "n", "difficulty", "hardness", "at_chance"]
+
+
+def level_text(axis: object, level: float, difficulty: float) -> str:
+    """A level as tables, legends and the report show it: its axis label and value; for human_gap
+    the computed gap (human − dense) / human, with the human score."""
+    if pd.isna(level):
+        return "–"
+    if axis == "human_gap":
+        gap = "–" if pd.isna(difficulty) else f"{difficulty:.3f}"
+        return f"gap {gap}, human {level:g}"
+    return f"{AXES[axis].label} {level:g}"
 
 
 def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per transfer mode: metric mean/std/n over seeds and mean drop, rows ROWS × (sparsity, stat).
+    """Per transfer mode: metric mean/std/n over seeds, mean drop and mean % of dense, rows
+    ROWS × (sparsity, stat), levels easiest first within each model and axis.
 
-    The first columns, ("dense", mean/std/n), are the dense reference of each row over its seeds;
-    a table with no pruned rows gives a single "dense" block of those columns.
+    The first columns, ("dense", mean/std/n/difficulty/hardness/at_chance), are the dense
+    reference of each row over its seeds and its level (see monotonicity.dense_levels); a table
+    with no pruned rows gives a single "dense" block of those columns.
     """
-    dense = dense_reference(df).groupby(LEVEL, dropna=False)["dense_metric"]
-    dense = dense.agg(["mean", "std", "size"]).rename(columns={"size": "n"})
+    # a groupby index, not set_index: it matches rows whose axis and level are missing
+    dense = dense_levels(df).groupby(LEVEL, dropna=False, sort=False)[DENSE].first()
     dense.columns = pd.MultiIndex.from_product([["dense"], dense.columns])
     blocks = {}
     for transfer, rows in drops(df).groupby("transfer", sort=True):
@@ -26,11 +41,17 @@ def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
             std=("metric", "std"),
             n=("metric", "size"),
             drop=("drop", "mean"),
+            pct=("pct_of_dense", "mean"),
         )
         wide = cells.unstack("sparsity").swaplevel(axis=1)
         wide = wide[[(x, stat) for x in sorted(wide.columns.levels[0]) for stat in STATS]]
-        reference = dense.reindex(wide.index.droplevel("method"))  # the same for every method
-        blocks[transfer] = pd.concat([reference.set_axis(wide.index), wide], axis=1)
+        # the same for every method and scope
+        reference = dense.reindex(wide.index.droplevel(["method", "scope"]))
+        block = pd.concat([reference.set_axis(wide.index), wide], axis=1)
+        keys = block.index.to_frame(index=False).assign(h=block[("dense", "hardness")].to_numpy())
+        easiest_first = ["model", "difficulty_axis", "h", "task", "method", "scope"]
+        order = keys.sort_values(easiest_first, kind="stable")
+        blocks[transfer] = block.iloc[order.index]
     return blocks or ({"dense": dense} if len(dense) else {})
 
 
@@ -39,16 +60,16 @@ def number(value: float, digits: int = 3) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
-def _cell(mean: float, std: float, drop: float, digits: int) -> str:
-    """'mean ± std (−drop)' of one pivot cell, leaving out what is missing."""
+def _cell(mean: float, std: float, drop: float, pct: float, digits: int) -> str:
+    """'mean ± std (−drop, pct % of dense)' of one pivot cell, leaving out what is missing."""
     if pd.isna(mean):
         return "–"
     text = number(mean, digits)
     if pd.notna(std):
         text += f" ± {number(std, digits)}"
-    if pd.notna(drop):
-        text += f" ({0.0 - drop:+.{digits}f})"
-    return text
+    relative = [f"{0.0 - drop:+.{digits}f}"] if pd.notna(drop) else []
+    relative += [f"{pct:.0f} %"] if pd.notna(pct) else []
+    return text + (f" ({', '.join(relative)})" if relative else "")
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -65,18 +86,33 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def format_pivot(blocks: dict[str, pd.DataFrame], digits: int = 3) -> str:
-    """The pivot as Markdown: one table per transfer, cells 'mean ± std (change from dense)'."""
+    """The pivot as Markdown: one table per transfer, a column with each level's computed
+    difficulty ("at chance" where the dense metric is), cells 'mean ± std (change, % of dense)'."""
     if not blocks:
         return "no finished trials"
     parts = []
     for transfer, block in blocks.items():
-        cells = {}
+        index = block.index.to_frame(index=False)
+        dense = block["dense"]
+        cells = {
+            "difficulty": [
+                level_text(a, lv, d) + (" · at chance" if pd.notna(c) and bool(c) else "")
+                for a, lv, d, c in zip(
+                    index["difficulty_axis"],
+                    index["difficulty_level"],
+                    dense["difficulty"],
+                    dense["at_chance"],
+                )  # fmt: skip
+            ]
+        }
         for column in block.columns.get_level_values(0).unique():
             stats = block[column]
-            drop = stats["drop"] if "drop" in stats else [np.nan] * len(block)
+            missing = [np.nan] * len(block)
+            drop = stats["drop"] if "drop" in stats else missing
+            pct = stats["pct"] if "pct" in stats else missing
             name = "dense" if column == "dense" else f"{column:g}"
             cells[name] = [
-                _cell(*values, digits) for values in zip(stats["mean"], stats["std"], drop)
+                _cell(*values, digits) for values in zip(stats["mean"], stats["std"], drop, pct)
             ]
         table = pd.DataFrame(cells, index=block.index)
         parts.append(f"transfer: {transfer} (columns: sparsity)\n\n{markdown(table)}")

@@ -112,20 +112,31 @@ def tiny_gpt2_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+def mbart50_tokenizer():
+    """A real mBART-50 tokenizer (every mBART-50 language code) over a word-level Unigram vocab."""
+    from transformers import MBart50TokenizerFast
+
+    special = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    words = [("\u2581" + w, -1.0) for w in _words()]
+    letters = [(c, -5.0) for c in "abcdefghijklmnopqrstuvwxyzäöüß"]  # spells unknown words
+    return MBart50TokenizerFast(vocab=special + words + letters, src_lang="en_XX")
+
+
 @pytest.fixture(scope="session")
 def tiny_mbart(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A 1+1-layer mBART (d_model 32) whose word-level tokenizer knows en_XX and de_DE."""
+    """A 1+1-layer mBART-50 (d_model 32) with an mBART-50 tokenizer; decoding starts with </s>."""
     import torch
     from transformers import MBartConfig, MBartForConditionalGeneration
 
     path = tmp_path_factory.mktemp("tiny-mbart")
-    tok = word_tokenizer(LANGUAGE_CODES)
+    tok = mbart50_tokenizer()
     tok.save_pretrained(path)
     torch.manual_seed(0)
     config = MBartConfig(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1,
                          encoder_attention_heads=2, decoder_attention_heads=2,
                          encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
-                         pad_token_id=0, bos_token_id=2, eos_token_id=3,
-                         decoder_start_token_id=3)  # fmt: skip
+                         pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id,
+                         decoder_start_token_id=tok.eos_token_id)  # fmt: skip
     MBartForConditionalGeneration(config).save_pretrained(path)
     return str(path)

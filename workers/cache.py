@@ -30,6 +30,10 @@ from pruning.methods import METHODS
 from results import storage
 from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
+from workers.device import model_dtype
+from workers.restore import CleanCopy
+
+CPU = torch.device("cpu")
 
 
 def resolve_model(name: str) -> str:
@@ -61,19 +65,25 @@ def tokenizer(model: str):
 
 
 @lru_cache(maxsize=2)
-def _loaded(model: str, num_labels: int) -> PreTrainedModel:
-    loaded = _from_pretrained(AutoModelForSequenceClassification, model, num_labels=num_labels)
+def _loaded(model: str, num_labels: int, dtype: torch.dtype) -> PreTrainedModel:
+    loaded = _from_pretrained(
+        AutoModelForSequenceClassification, model, num_labels=num_labels, dtype=dtype
+    )
     loaded.config.pad_token_id = tokenizer(model).pad_token_id
     return loaded.eval()
 
 
-def pretrained(model: str, num_labels: int, seed: int) -> PreTrainedModel:
+def pretrained(
+    model: str, num_labels: int, seed: int, device: torch.device = CPU, dtype: str = "auto"
+) -> PreTrainedModel:
     """A fresh copy of the pretrained model, its task head initialised from `seed`.
 
-    The head is re-initialised here rather than at load time so that a trial's numbers do not
-    depend on which trial happened to load the model first on this worker.
+    The whole model is copied: fine-tuning changes every weight (roberta-large: 1.4 GB, small
+    beside a 7B model's 14 GB, which `language_model` never copies). The head is re-initialised
+    here rather than at load time so that a trial's numbers do not depend on which trial
+    happened to load the model first on this worker.
     """
-    fresh = copy.deepcopy(_loaded(model, num_labels))
+    fresh = copy.deepcopy(_loaded(model, num_labels, model_dtype(dtype, device, False)))
     torch.manual_seed(seed)
     for name, child in fresh.named_children():
         if name != fresh.base_model_prefix:
@@ -81,18 +91,25 @@ def pretrained(model: str, num_labels: int, seed: int) -> PreTrainedModel:
     return fresh
 
 
-@lru_cache(maxsize=1)  # a 7B model is 14 GB in bf16: one in memory per worker
-def _language_model(model: str, kind: str) -> PreTrainedModel:
+@lru_cache(maxsize=1)  # a 7B model is 14 GB in bf16: one per worker, on its device
+def _language_model(
+    model: str, kind: str, device: torch.device, dtype: torch.dtype
+) -> tuple[PreTrainedModel, CleanCopy]:
     auto = AutoModelForSeq2SeqLM if kind == "translation" else AutoModelForCausalLM
-    dtype = torch.float32
-    if torch.cuda.is_available():
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return _from_pretrained(auto, model, dtype=dtype).eval()
+    loaded = _from_pretrained(auto, model, dtype=dtype).eval().to(device)
+    # every matrix a trial may prune or rewrite (any `targets`); norms and biases never change
+    changed = [name for name, p in loaded.named_parameters() if p.ndim >= 2]
+    return loaded, CleanCopy(loaded, changed)
 
 
-def language_model(model: str, kind: str) -> PreTrainedModel:
-    """A fresh copy of a pretrained causal LM, or encoder-decoder for translation (bf16 on GPU)."""
-    return copy.deepcopy(_language_model(model, kind))
+def language_model(
+    model: str, kind: str, device: torch.device = CPU, dtype: str = "auto"
+) -> PreTrainedModel:
+    """The worker's pretrained causal LM (encoder-decoder for translation), loaded once on
+    `device`, its weights put back to their pretrained values: no copy of the model per trial."""
+    loaded, clean = _language_model(model, kind, device, model_dtype(dtype, device, True))
+    clean.restore(loaded)
+    return loaded
 
 
 @lru_cache(maxsize=8)

@@ -46,6 +46,8 @@ class TrainConfig(BaseModel):
     max_new_tokens: int | None = Field(None, gt=0)  # generation cap; None: the task's (qa 32, ...)
     num_beams: int | None = Field(None, gt=0)  # beam width of translation; None = 5
     prompt_length: int | None = Field(None, gt=1)  # prompt tokens kept (their end); None: window
+    # weights' dtype; auto: bf16 language models on a GPU (fp16 without bf16), fp32 otherwise
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     checkpoint: Literal["none", "epoch"] = "none"  # "epoch": save each epoch, resume; not in key
 
 
@@ -73,6 +75,7 @@ class TrialConfig:
     task_fingerprint: str = ""  # content hash of local task files, "" for registered tasks
     noop: bool = False
     cpus: float = 1.0
+    gpus: float = 0.0  # resources.gpu: > 0 runs on CUDA (and fails without it), 0 on the CPU
 
     @property
     def task_name(self) -> str:
@@ -87,13 +90,20 @@ class TrialConfig:
     def trial_key(self) -> str:
         """A stable content address: same config, same key, on any machine."""
         identity = self.to_dict()
-        for name in ("sweep", "results_dir", "cpus"):  # where and how it runs, not what it computes
+        for name in (
+            "sweep",
+            "results_dir",
+            "cpus",
+            "gpus",
+        ):  # where and how it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
         identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
         # fields added after the first release enter the key only where they change the result,
         # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
         identity["train"].pop("checkpoint")  # resuming gives the same numbers, bit for bit
+        if self.train.dtype == "auto":
+            identity["train"].pop("dtype")
         if not self.train.eval_each_epoch:
             identity["train"].pop("eval_each_epoch")
         if not TRANSFER_MODES[self.transfer].adapters:

@@ -7,6 +7,7 @@ import torch
 
 from difficulty.metrics import compute_metrics, primary_metric
 from difficulty.prompts import Prompts
+from workers.budget import halving_on_oom, token_budget
 from workers.config import TrainConfig
 from workers.generate import answers, translations
 from workers.scoring import loglikelihoods
@@ -54,24 +55,30 @@ def evaluate_prompts(model: torch.nn.Module, tokenizer, prompts: Prompts,
     """
     window = cfg.prompt_length or context_window(model)
     new_tokens = cfg.max_new_tokens or prompts.max_new_tokens
+    weights = next(model.parameters())
+    budget = token_budget(model.config, weights.dtype, weights.device, prompts.kind == "choose")
     if prompts.kind == "choose":
         requests = [
             (c, f" {o}") for c, opts in zip(prompts.contexts, prompts.targets) for o in opts
         ]
-        flat = iter(loglikelihoods(model, tokenizer, requests, cfg.eval_batch_size, window))
+        scores, _ = halving_on_oom(
+            lambda b: loglikelihoods(model, tokenizer, requests, cfg.eval_batch_size, window, b),
+            budget,
+        )
+        flat = iter(scores)
         predicted = [[next(flat) for _ in opts] for opts in prompts.targets]
         references = (prompts.targets, prompts.answers)
     elif prompts.kind == "generate":
-        predicted = answers(
+        predicted, _ = halving_on_oom(lambda b: answers(
             model, tokenizer, prompts.contexts, cfg.eval_batch_size, new_tokens, window,
-            stop=("\n", ".", ","),
-        )  # fmt: skip
+            stop=("\n", ".", ","), budget=b,
+        ), budget)  # fmt: skip
         references = prompts.targets
     else:
-        predicted = translations(
+        predicted, _ = halving_on_oom(lambda b: translations(
             model, tokenizer, prompts.contexts, prompts.languages, cfg.eval_batch_size,
-            new_tokens, window, cfg.num_beams or 5,
-        )  # fmt: skip
+            new_tokens, window, cfg.num_beams or 5, budget=b,
+        ), budget)  # fmt: skip
         references = [t[0] for t in prompts.targets]
     values = compute_metrics(prompts.kind, predicted, references)
     name = primary_metric(prompts.kind)

@@ -1,7 +1,8 @@
 """Generation for evaluation-only tasks: greedy answers of a causal LM, beam-search translations.
 
-Prompts go in batches of `batch_size`, so memory is bounded by batch size × (prompt + new
-tokens); a causal LM's prompts are left-padded and lose their start beyond `max_length` tokens.
+Prompts go in batches of at most `batch_size` prompts and a token budget (workers.budget) that
+counts prompt and new tokens of every beam; a causal LM's prompts are left-padded and lose their
+start beyond `max_length` tokens.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from difficulty.translation import tokenizer_code
+from workers.budget import token_batches
 from workers.train import autocast
 
 
@@ -28,26 +30,36 @@ def answers(
     max_new_tokens: int,
     max_length: int,
     stop: tuple[str, ...],
+    budget: int | None = None,
 ) -> list[str]:
     """Greedy continuations of each prompt, cut at the first stop string."""
     tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-    out = []
+    out = [""] * len(prompts)
     limit = max_length - max_new_tokens
-    for batch, ids in _generated(model, tokenizer, prompts, batch_size, limit, num_beams=1,
-                                 max_new_tokens=max_new_tokens,
-                                 pad_token_id=tokenizer.pad_token_id):  # fmt: skip
+    for indices, batch, ids in _generated(model, tokenizer, prompts, batch_size, limit, budget,
+                                          num_beams=1, max_new_tokens=max_new_tokens,
+                                          pad_token_id=tokenizer.pad_token_id):  # fmt: skip
         new = ids[:, batch["input_ids"].shape[1] :]
-        out += [cut(t, stop) for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+        for i, text in zip(indices, tokenizer.batch_decode(new, skip_special_tokens=True)):
+            out[i] = cut(text, stop)
     return out
 
 
-def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: int, **generate):
-    """(tokenized batch, generated ids) for each batch of `texts`, greedy unless told otherwise."""
+def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: int,
+               budget: int | None, **generate):  # fmt: skip
+    """(indices, tokenized batch, generated ids) for batches of `texts`, greedy unless told
+    otherwise; a batch holds at most `batch_size` texts and `budget` tokens, counting every
+    beam's prompt and new tokens (longest prompts first)."""
     model.eval()
     device = next(model.parameters()).device
-    for start in range(0, len(texts), batch_size):
+    lengths = [
+        len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length).input_ids
+    ]
+    beams = generate.get("num_beams", 1)
+    cost = [(n + generate.get("max_new_tokens", 0)) * beams for n in lengths]
+    for indices in token_batches(cost, budget or batch_size * max(cost), batch_size):
         batch = tokenizer(
-            texts[start : start + batch_size],
+            [texts[i] for i in indices],
             return_tensors="pt",
             padding=True,
             truncation=True,
@@ -55,16 +67,15 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
         ).to(device)
         with autocast(device):
             ids = model.generate(**batch, do_sample=False, **generate)
-        yield batch, ids
+        yield indices, batch, ids
 
 
-def language_start(model: torch.nn.Module, tokenizer, target: str) -> dict[str, int]:
-    """How generation is told the target language: mBART starts the decoder with its code,
-    NLLB and M2M-100 force it as the first generated token."""
-    code = tokenizer.convert_tokens_to_ids(tokenizer_code(tokenizer, target))
-    if model.config.model_type == "mbart":
-        return {"decoder_start_token_id": code}
-    return {"forced_bos_token_id": code}
+def language_start(tokenizer, target: str) -> dict[str, int]:
+    """How generation is told the target language: its code is forced as the first generated
+    token (`forced_bos_token_id`), after the model's own decoder start (`</s>` for mBART-50), as
+    mBART-50, NLLB and M2M-100 document. A tokenizer without language codes needs none."""
+    code = tokenizer_code(tokenizer, target)
+    return {} if code is None else {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(code)}
 
 
 @torch.no_grad()
@@ -77,15 +88,17 @@ def translations(
     max_new_tokens: int,
     max_length: int,
     num_beams: int,
+    budget: int | None = None,
 ) -> list[str]:
     """Beam-search translations of `sources` from languages[0] into languages[1]."""
     tokenizer.padding_side, tokenizer.truncation_side = "right", "right"
-    if hasattr(tokenizer, "src_lang"):  # mBART, NLLB, M2M-100 tag the source with its language
+    if hasattr(tokenizer, "src_lang"):  # mBART-50, NLLB, M2M-100 tag the source with its code
         tokenizer.src_lang = tokenizer_code(tokenizer, languages[0])
-    start_with = language_start(model, tokenizer, languages[1])
-    out = []
-    for _, ids in _generated(model, tokenizer, sources, batch_size, max_length,
-                             max_new_tokens=max_new_tokens, num_beams=num_beams,
-                             early_stopping=True, **start_with):  # fmt: skip
-        out += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+    start_with = language_start(tokenizer, languages[1])
+    out = [""] * len(sources)
+    for indices, _, ids in _generated(model, tokenizer, sources, batch_size, max_length, budget,
+                                      max_new_tokens=max_new_tokens, num_beams=num_beams,
+                                      early_stopping=True, **start_with):  # fmt: skip
+        for i, text in zip(indices, tokenizer.batch_decode(ids, skip_special_tokens=True)):
+            out[i] = text.strip()
     return out

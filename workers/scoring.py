@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from workers.budget import token_batches
 from workers.train import autocast
 
 
@@ -32,22 +33,23 @@ def loglikelihoods(
     requests: list[tuple[str, str]],
     batch_size: int,
     max_length: int,
+    budget: int | None = None,
 ) -> list[float]:
     """log p(continuation | context) for each (context, continuation), summed over its tokens.
 
-    Inputs longer than `max_length` tokens lose their start. Batches hold `batch_size`
-    requests, padded to the longest of them; only the continuations' logits are normalised.
+    Inputs longer than `max_length` tokens lose their start. Batches hold at most `batch_size`
+    requests and `budget` padded tokens (longest first); only the continuations' logits are
+    normalised.
     """
     model.eval()
     device = next(model.parameters()).device
     pairs = [split_pair(tokenizer, c, x) for c, x in requests]
-    out = []
-    for start in range(0, len(pairs), batch_size):
-        chunk = [
-            ((head + tail)[-(max_length + 1) :][:-1], len(tail))
-            for head, tail in pairs[start : start + batch_size]
-        ]
-        targets = [tail for _, tail in pairs[start : start + batch_size]]
+    inputs = [((head + tail)[-(max_length + 1) :][:-1], len(tail)) for head, tail in pairs]
+    out = [0.0] * len(pairs)
+    lengths = [len(ids) for ids, _ in inputs]
+    for indices in token_batches(lengths, budget or batch_size * max(lengths), batch_size):
+        chunk = [inputs[i] for i in indices]
+        targets = [pairs[i][1] for i in indices]
         width = max(len(ids) for ids, _ in chunk)
         ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
@@ -59,5 +61,5 @@ def loglikelihoods(
         for row, ((tokens, n), target) in enumerate(zip(chunk, targets)):
             scored = logits[row, len(tokens) - n : len(tokens)].float().log_softmax(-1)
             index = torch.tensor(target, device=scored.device)[:, None]
-            out.append(scored.gather(1, index).sum().item())
+            out[indices[row]] = scored.gather(1, index).sum().item()
     return out

@@ -14,6 +14,7 @@ from pruning import measure_sparsity, prunable_parameters
 from results.store import has_row, write_trial
 from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
+from workers.device import trial_device
 from workers.evaluate import evaluate, evaluate_prompts
 from workers.record import failed_row, identity, record
 from workers.train import train
@@ -32,7 +33,7 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     if trial.noop:
         return record(trial, row, metric_name="noop", metric=0.0, actual_sparsity=trial.sparsity)
     torch.set_num_threads(max(1, int(trial.cpus)))
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = trial_device(trial.gpus)  # fails with one line if a GPU trial sees no GPU
     if cache.task_def(trial).kind == CLASSIFICATION:
         measured = fine_tune_and_evaluate(trial, device)
     else:
@@ -61,7 +62,9 @@ def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str
     """Classification: prune a pretrained encoder, fine-tune it (unless `none`), evaluate it."""
     clock = time.perf_counter()
     data = cache.task_data(trial)  # tokenized once per worker process
-    model = cache.pretrained(trial.model, data.num_labels, trial.seed)  # loaded once per worker
+    model = cache.pretrained(
+        trial.model, data.num_labels, trial.seed, device, trial.train.dtype
+    )  # loaded once per worker
     ready_s = time.perf_counter() - clock
 
     masks, after_step, prune_s = prune(model, trial, device)
@@ -103,10 +106,13 @@ def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, A
     """QA, multiple choice, translation: prune a pretrained LM and evaluate it, no fine-tuning."""
     clock = time.perf_counter()
     prompts = cache.prompts(trial)  # the evaluation set at the trial's level, as prompts
-    model = cache.language_model(trial.model, cache.task_def(trial).kind).to(device)
+    # loaded once per worker on its device; its prunable tensors restored to pretrained values
+    model = cache.language_model(trial.model, cache.task_def(trial).kind, device, trial.train.dtype)
     ready_s = time.perf_counter() - clock
 
     masks, _, prune_s = prune(model, trial, device)
+    pruned = list(masks) or list(prunable_parameters(model))
+    del masks  # evaluation gets the accelerator's memory (the cache keeps a CPU copy)
 
     clock = time.perf_counter()
     tokenizer = cache.tokenizer(trial.model)
@@ -116,7 +122,7 @@ def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, A
         metric_name=metric_name,
         metric=metric,
         metrics=_json(metrics),
-        actual_sparsity=measure_sparsity(model, list(masks) or list(prunable_parameters(model))),
+        actual_sparsity=measure_sparsity(model, pruned),
         n_eval=len(prompts.contexts),
         prune_s=prune_s,
         eval_s=eval_s,

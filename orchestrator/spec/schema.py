@@ -300,7 +300,7 @@ class SweepSpec(_Strict):
     ) -> list[TrialConfig]:
         ((axis, levels),) = self.difficulty.items()
         sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
-                     cpus=self.resources.cpu)  # fmt: skip
+                     cpus=self.resources.cpu, gpus=self.resources.gpu)  # fmt: skip
         prunings = [(p.method, p.scope, p.options, p.sparsities(sparsities))
                     for p in self.pruning
                     if not (searched and METHODS[p.method].sets_sparsity)]  # fmt: skip

@@ -57,12 +57,14 @@ def test_binary_classification_has_accuracy_f1_and_matthews():
     labels = np.array([1, 1, 1, 0, 0, 0])
     logits = np.eye(2)[[1, 1, 0, 0, 0, 1]]  # tp 2, fn 1, tn 2, fp 1
     got = compute_metrics("classify", logits, labels)
-    assert got == pytest.approx({"accuracy": 4 / 6, "f1": 2 / 3, "matthews": 1 / 3})
+    assert got == pytest.approx(
+        {"accuracy": 4 / 6, "f1": 2 / 3, "matthews": 1 / 3, "majority": 0.5}
+    )
 
 
 def test_multiclass_has_accuracy_and_matthews_but_no_binary_f1():
     got = compute_metrics("classify", np.eye(3)[[0, 1, 2, 2]], np.array([0, 1, 2, 1]))
-    assert set(got) == {"accuracy", "matthews"} and got["accuracy"] == 0.75
+    assert set(got) == {"accuracy", "majority", "matthews"} and got["accuracy"] == 0.75
 
 
 def test_regression_has_pearson_and_spearman():

@@ -65,7 +65,9 @@ def test_open_closed_book_spec_is_the_papers(capsys):
 
 def test_translation_spec_is_the_papers(capsys):
     spec = load_spec(EXAMPLES / "translation-languages.yaml")
-    assert spec.models == ["facebook/mbart-large-cc25"] and spec.difficulty == {"language": []}
+    assert spec.models == ["facebook/mbart-large-50-many-to-many-mmt"] and spec.difficulty == {
+        "language": []
+    }
     pairs = {t.task_name: t.difficulty_level for t in spec.expand()}
     assert sorted(pairs) == sorted(f"flores/{a}-{b}" for x in ("de", "ru", "vi", "gu", "my")
                                    for a, b in (("en", x), (x, "en")))  # fmt: skip

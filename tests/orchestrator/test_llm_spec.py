@@ -42,8 +42,8 @@ CASES = {
         "gpt2", lambda f: task("translation", f["pairs"], languages=["en", "de"], resource=1), {},
         "not an encoder-decoder (seq2seq) translation model"),
     "a language the tokenizer does not know": (
-        "mbart", lambda f: task("translation", f["pairs"], languages=["en", "gu"], resource=1),
-        {}, "its tokenizer has no language code for 'gu'"),
+        "mbart", lambda f: task("translation", f["pairs"], languages=["en", "yo"], resource=1),
+        {}, "its tokenizer has no language code for 'yo'"),
     "qa without answers": (
         "gpt2", lambda f: task("qa", f["no-answers"]), {},
         "no column 'answers', which qa tasks need (question, answers)"),

@@ -75,3 +75,33 @@ def test_pattern_matching_nothing_is_an_error_naming_it(options):
     option = next(iter(options))
     with pytest.raises(PruningError, match=rf"{option} pattern '\*\.nothing\.\*'"):
         prunable_parameters(tiny_model("bert"), **options)
+
+
+def _tiny_mbart():
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    config = MBartConfig(vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1,
+                         encoder_attention_heads=2, decoder_attention_heads=2,
+                         encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=32)  # fmt: skip
+    return MBartForConditionalGeneration(config)
+
+
+def test_targets_all_is_every_matrix_with_tied_embeddings_once():
+    model = _tiny_mbart()
+    blocks, every = prunable_parameters(model), prunable_parameters(model, targets="all")
+    assert set(blocks) < set(every)
+    assert set(every) == {n for n, p in model.named_parameters() if p.dim() == 2}
+    # shared embeddings = encoder/decoder embed_tokens = lm_head: one tensor, pruned once
+    assert model.lm_head.weight is model.model.shared.weight
+    outside = set(every) - set(blocks)
+    assert "model.shared.weight" in outside and not any("lm_head" in n for n in every)
+    assert {
+        "model.encoder.embed_positions.weight",
+        "model.decoder.embed_positions.weight",
+    } < outside
+    assert not any("layer_norm" in n or n.endswith(".bias") for n in every)
+
+
+def test_unknown_targets_is_an_error_naming_the_choices():
+    with pytest.raises(PruningError, match="targets 'heads' is not one of blocks, all"):
+        prunable_parameters(tiny_model("bert"), targets="heads")

@@ -105,7 +105,7 @@ def test_failed_rows_are_ignored():
     assert row["monotone"] and row["n_points"] == 18
 
 
-def test_bootstrap_ci_shrinks_with_more_seeds_and_is_reproducible():
+def test_t_ci_shrinks_with_more_seeds_and_is_reproducible():
     widths = []
     for n in (4, 16, 64):
         # evenly spaced normal quantiles: the same spread of drops, more seeds
@@ -119,7 +119,7 @@ def test_bootstrap_ci_shrinks_with_more_seeds_and_is_reproducible():
     assert widths[2] < widths[0] / 2
 
 
-def test_bootstrap_ci_with_one_seed_is_nan_and_with_equal_values_is_a_point():
+def test_t_ci_with_one_seed_is_nan_and_with_equal_values_is_a_point():
     one = mono.drop_ci(table(curve({0.5: 0.8}, dense=0.9, seeds=(0,)))).iloc[0]
     assert one["n"] == 1 and np.isnan(one["ci_low"]) and np.isnan(one["ci_high"])
     equal = mono.drop_ci(table(curve({0.5: 0.8}, dense=0.9))).iloc[0]
@@ -154,16 +154,16 @@ def test_difficulty_order_respects_axis_direction():
         order["spearman_rho"].tolist() == pytest.approx([1.0] * 5)
         and (order["order"] == "harder loses more").all()
     )
-    summary = mono.difficulty_summary(order).iloc[0]
-    assert summary["verdict"] == "harder levels lose more at 5/5 sparsities"
+    summary = mono.difficulty_summary(table(levels(HARD_LOSES_MORE))).iloc[0]
+    assert summary["verdict"].startswith("harder levels lose more at 5/5 sparsities")
 
 
 def test_reversed_difficulty_order_is_detected():
     # label_noise: more noise is harder, so the same drops are now ordered the wrong way round
     order = mono.difficulty_order(table(levels(HARD_LOSES_MORE, axis="label_noise")))
     assert order["spearman_rho"].tolist() == pytest.approx([-1.0] * 5)
-    summary = mono.difficulty_summary(order).iloc[0]
-    assert summary["verdict"] == "reversed: easier levels lose more at 5/5 sparsities"
+    summary = mono.difficulty_summary(table(levels(HARD_LOSES_MORE, axis="label_noise"))).iloc[0]
+    assert summary["verdict"].startswith("reversed: easier levels lose more at 5/5 sparsities")
 
 
 def test_cross_task_axis_compares_levels_across_tasks():
@@ -221,7 +221,7 @@ def test_drops_tables_and_plots_share_one_dense_reference(tmp_path, monkeypatch)
     drawn = []
     monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
     plot_curves(df, tmp_path)
-    lines = pd.concat(drawn).groupby(mono.REFERENCE[:4])["dense_metric"].first()
+    lines = pd.concat(drawn).groupby(mono.REFERENCE[:4])["dense_mean"].first()
     assert lines.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
 
 
@@ -263,3 +263,122 @@ def test_missing_trials_lists_expected_combinations_without_ok_row():
     ]
     missing = mono.missing_trials(df, expected)
     assert sorted(zip(missing["sparsity"], missing["seed"])) == [(0.5, 1), (0.9, 0)]
+
+
+# --- paper-style analysis that does not over-claim ------------------------------------------
+
+
+def test_t_interval_at_two_seeds_matches_scipy():
+    rows = curve({0.5: 0.80}, dense=0.90, seeds=(0, 1), noise=0.013)
+    rows[1]["metric"], rows[3]["metric"] = 0.80, 0.83  # seed 0 drops 0.100, seed 1 drops 0.083
+    ci = mono.drop_ci(table(rows)).iloc[0]
+    drops_ = np.array([0.90 - 0.80, 0.913 - 0.83])
+    low, high = stats.t.interval(0.95, 1, loc=drops_.mean(), scale=stats.sem(drops_))
+    assert (
+        ci["n"] == 2 and ci["ci_low"] == pytest.approx(low) and ci["ci_high"] == pytest.approx(high)
+    )
+    assert high - low > 10 * np.ptp(drops_)  # t with 1 df: far wider than a 2-point bootstrap
+
+
+def test_a_level_at_chance_is_marked_and_left_out_of_the_ordering():
+    # three levels; the hardest (0.1) has a dense metric at the majority share 0.5: no verdict
+    majority = '{"accuracy": 0.5, "majority": 0.5, "matthews": 0.0}'
+    rows = levels(HARD_LOSES_MORE)
+    rows += curve(dict(zip(SPARSITIES[1:], [0.52, 0.49, 0.5, 0.48, 0.5])), dense=0.5, noise=0.01,
+                  difficulty_level=0.05)  # fmt: skip
+    for r in rows:
+        r["metrics"] = majority
+    df = table(rows)
+    dense = mono.dense_levels(df).set_index("difficulty_level")
+    assert dense["chance"].tolist() == [0.5] * 4
+    assert dense["at_chance"].to_dict() == {1.0: False, 0.5: False, 0.1: False, 0.05: True}
+    assert dense.index.tolist() == [1.0, 0.5, 0.1, 0.05]  # easiest first
+    assert (mono.difficulty_order(df)["n_levels"] == 3).all()  # 0.05 is not among them
+    family = mono.monotonicity(df).set_index("difficulty_level").loc[0.05]
+    assert family["at_chance"] and family["verdict"] == "dense metric at chance: no verdict"
+    summary = mono.difficulty_summary(df).iloc[0]
+    assert summary["n_levels"] == 3 and summary["verdict"].startswith(
+        "harder levels lose more at 5/5 sparsities"
+    )
+
+
+def test_a_collapsed_curve_is_floored_and_judged_only_up_to_its_collapse():
+    # level 0.1 hits chance (0.5) at 0.5 and then wobbles: those wobbles are no evidence
+    metrics = '{"accuracy": 0.5, "majority": 0.5, "matthews": 0.0}'
+    rows = curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
+    rows += curve(dict(zip(SPARSITIES[1:], [0.85, 0.70, 0.45, 0.60, 0.30])), dense=0.9,
+                  difficulty_level=0.1)  # fmt: skip
+    for r in rows:
+        r["metrics"] = metrics
+    df = table(rows)
+    fam = mono.monotonicity(df).set_index("difficulty_level")
+    assert fam.loc[0.1, "collapsed_at"] == 0.5 and np.isnan(fam.loc[1.0, "collapsed_at"])
+    # judged on 0.1, 0.3, 0.5 only: monotone, the rise to 0.60 at 0.7 is not a violation
+    assert fam.loc[0.1, "n_sparsities"] == 3 and fam.loc[0.1, "largest_violation"] == 0
+    assert fam.loc[0.1, "verdict"].endswith("; collapsed at 0.5")
+    compared = mono.compared_drops(df)
+    low = compared[compared["difficulty_level"] == 0.1]
+    assert sorted(low["sparsity"].unique()) == [0.1, 0.3, 0.5]
+    floored = low.loc[low["sparsity"] == 0.5, "drop_pct"]
+    assert floored.tolist() == pytest.approx([100 * (0.9 - 0.5) / 0.9] * 3)  # 0.45 counts as 0.5
+    summary = mono.difficulty_summary(df).iloc[0]
+    assert summary["n_sparsities"] == 3  # no comparison after the collapse
+
+
+def test_sparsity_zero_is_not_a_comparison():
+    # pruned modes at sparsity 0 lose nothing at every level: no order there, not counted
+    rows = levels({lv: [0.0, *d[1:]] for lv, d in HARD_LOSES_MORE.items()})
+    rows = [r | {"sparsity": 0.0} if r.get("sparsity") == 0.1 else r for r in rows]
+    df = table(rows)
+    assert 0.0 in set(mono.drops(df)["sparsity"])
+    order = mono.difficulty_order(df)
+    assert 0.0 not in set(order["sparsity"]) and len(order) == 4
+    assert (
+        mono.difficulty_summary(df)
+        .iloc[0]["verdict"]
+        .startswith("harder levels lose more at 4/4 sparsities")
+    )
+
+
+def test_verdict_states_seeds_interval_and_says_one_seed_is_too_few():
+    noisy = table(levels(HARD_LOSES_MORE))
+    summary = mono.difficulty_summary(noisy).iloc[0]
+    assert summary["n_seeds"] == 3 and summary["rho_ci_low"] == pytest.approx(1.0)
+    one = table([r for r in levels(HARD_LOSES_MORE) if r["seed"] == 0])
+    verdict = mono.difficulty_summary(one).iloc[0]["verdict"]
+    assert verdict.endswith(
+        "(mean ρ 1.00; one seed: no interval, too few to conclude; up to 3 levels per comparison)"
+    )
+
+
+def test_legend_and_table_show_the_computed_gaps_easiest_first(tmp_path, monkeypatch):
+    # both tasks have human 1.0 (as the built-in ones): the gap comes from each dense metric
+    rows = levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="easy")
+    rows += [r | {"metric": r["metric"] - 0.2} for r in
+             levels({1.0: HARD_LOSES_MORE[0.1]}, axis="human_gap", task="hard")]  # fmt: skip
+    df = table(rows)
+    drawn = []
+    monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
+    plot_curves(df, tmp_path)
+    from results.plots import _label
+
+    curves = drawn[0].sort_values(["hardness", "task"])
+    labels = [_label(line, True) for _, line in curves.groupby("task", sort=False)]
+    assert labels == ["easy (gap 0.100, human 1)", "hard (gap 0.300, human 1)"]
+    from results.tables import format_pivot
+
+    text = format_pivot(pivot(df))
+    assert text.index("gap 0.100, human 1") < text.index("gap 0.300, human 1")
+    assert "human_gap 1" not in text
+
+
+def test_two_scopes_of_one_method_are_two_families():
+    # global and per-layer masks (or, recorded in scope, other candidate weights) differ
+    rows = curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
+    rows += [r | {"scope": "layer", "metric": r["metric"] - 0.1}
+             for r in curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
+             if r.get("transfer") != "dense"]  # fmt: skip
+    stats = mono.monotonicity(table(rows)).set_index("scope")
+    assert sorted(stats.index) == ["global", "layer"] and (stats["n_points"] == 15).all()
+    ci = mono.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
+    assert ci[("layer", 0.5)] == pytest.approx(ci[("global", 0.5)] + 0.1)

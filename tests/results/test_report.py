@@ -23,9 +23,12 @@ def test_report_and_plots_are_written(tmp_path):
     text = path.read_text()
     assert path == tmp_path / "report.md"
     assert "60 finished trials, 1 failed" in text
-    assert "data_fraction 0.1 · magnitude · sparse**: monotone: metric falls with sparsity" in text
     assert (
-        "fraction of training data · glue/rte · magnitude · sparse**: harder levels lose more at 5/5"
+        "fraction of training data 0.1 · magnitude · global · sparse**: monotone: metric falls with sparsity"
+        in text
+    )
+    assert (
+        "fraction of training data · glue/rte · magnitude · global · sparse**: harder levels lose more at 5/5"
         in text
     )
     assert "| dense_freeze | 0.900 | 0.870 | 0.890 | 0.030 | 0.020 | 67 % |" in text
@@ -48,7 +51,7 @@ def test_plots_can_be_limited_or_left_out(tmp_path):
 def test_report_without_difficulty_axis(tmp_path):
     rows = curve({0.1: 0.9, 0.5: 0.8}, dense=0.9, difficulty_axis=None, difficulty_level=np.nan)
     text = write_report(table(rows), tmp_path).read_text()
-    assert "**m · glue/rte · magnitude · sparse**: monotone" in text
+    assert "**m · glue/rte · magnitude · global · sparse**: monotone" in text
     assert len(list(tmp_path.glob("*.png"))) == 1
 
 
@@ -63,6 +66,21 @@ def test_verdicts_say_monotone_and_harder_loses_more_or_the_reverse():
 
     lines = verdicts(table(levels(HARD_LOSES_MORE)))
     assert sum("monotone: metric falls with sparsity" in line for line in lines) == 3
-    assert lines[-1].endswith("harder levels lose more at 5/5 sparsities")
+    assert (
+        "harder levels lose more at 5/5 sparsities (mean ρ 1.00, 95 % t-interval over 3 seeds"
+        in lines[-1]
+    )
     reversed_levels = dict(zip(HARD_LOSES_MORE, reversed(list(HARD_LOSES_MORE.values()))))
     assert "easier levels lose more" in verdicts(table(levels(reversed_levels)))[-1]
+
+
+def test_no_ordering_verdict_when_a_level_is_at_chance_says_why(tmp_path):
+    majority = '{"accuracy": 0, "majority": 0.5}'
+    rows = levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="easy")
+    rows += [r | {"metric": r["metric"] - 0.4 + 0.01 * r["seed"]}
+             for r in levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="hard")]  # fmt: skip
+    text = write_report(table([r | {"metrics": majority} for r in rows]), tmp_path, max_plots=0)
+    text = text.read_text()
+    assert "left out of every ordering verdict: m · hard · gap 0.490, human 1." in text
+    assert "No ordering verdict: no sparsity > 0 has two or more levels above chance" in text
+    assert "harder levels lose more" not in text and "easier levels lose more" not in text

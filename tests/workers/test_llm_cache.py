@@ -35,7 +35,9 @@ def test_sparsegpt_rewrites_the_weights_of_every_trial(tiny_gpt2_lm, tmp_path):
     text = tmp_path / "c.txt"
     text.write_text("paris is the capital of france and the sky is blue " * 4)
     config = trial(tiny_gpt2_lm, tmp_path, "sparsegpt", str(text))
-    pretrained = cache.language_model(tiny_gpt2_lm, "qa").state_dict()
+    pretrained = {
+        k: v.clone() for k, v in cache.language_model(tiny_gpt2_lm, "qa").state_dict().items()
+    }
     rewritten = []
     for _ in range(2):  # the second trial finds the masks cached, and must still reconstruct
         model = cache.language_model(tiny_gpt2_lm, "qa")
@@ -55,3 +57,18 @@ def test_generation_options_enter_the_key_only_when_set(tiny_gpt2_lm, tmp_path):
         dataclasses.replace(base, train=TrainConfig(max_new_tokens=8)).trial_key != base.trial_key
     )
     assert dataclasses.replace(base, train=TrainConfig(num_beams=2)).trial_key != base.trial_key
+
+
+def test_the_language_model_stays_loaded_and_comes_back_pretrained(tiny_gpt2_lm, tmp_path):
+    """No copy per trial: the same object, its pruned weights restored bit for bit."""
+    from pruning import apply_masks, compute_masks
+
+    model = cache.language_model(tiny_gpt2_lm, "qa")
+    pretrained = {k: v.clone() for k, v in model.state_dict().items()}
+    apply_masks(model, compute_masks(model, "magnitude", 0.7, "global"))
+    with torch.no_grad():
+        model.get_input_embeddings().weight.mul_(0)  # `targets: all` prunes embeddings too
+    again = cache.language_model(tiny_gpt2_lm, "qa")
+    assert again is model
+    for key, value in again.state_dict().items():
+        assert torch.equal(value, pretrained[key]), key

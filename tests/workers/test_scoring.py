@@ -71,3 +71,24 @@ def test_batched_loglikelihoods_equal_one_request_at_a_time(tiny_gpt2_lm):
     # truncation keeps the end: the continuation is still scored
     short = loglikelihoods(model, tok, requests[:1], batch_size=1, max_length=4)
     assert len(short) == 1 and short[0] < 0
+
+
+def test_token_budget_batches_give_the_same_scores_in_the_same_order():
+    """Longest-first batches under a small budget score each request as one big batch does."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    class Tokenizer:  # characters as token ids
+        pad_token_id = 0
+
+        def __call__(self, text):
+            return type("Encoding", (), {"input_ids": [1 + ord(c) % 40 for c in text]})()
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(
+        GPT2Config(vocab_size=48, n_embd=16, n_layer=1, n_head=2, n_positions=64)
+    )
+    requests = [("ab" * n, " c" * (1 + n % 3)) for n in range(1, 12)]
+    together = loglikelihoods(model, Tokenizer(), requests, batch_size=64, max_length=60)
+    budgeted = loglikelihoods(model, Tokenizer(), requests, batch_size=64, max_length=60, budget=30)
+    assert budgeted == pytest.approx(together, abs=1e-4)

@@ -107,7 +107,8 @@ def test_a_trial_run_twice_gives_identical_metrics_and_rows_carry_every_metric(t
     assert rows[0]["metric"] == rows[1]["metric"] and rows[0]["metrics"] == rows[1]["metrics"]
     metrics = json.loads(read_sweep(f"{tmp_path}/a/t/results").table["metrics"][0].as_py())
     assert (
-        set(metrics) == {"accuracy", "f1", "matthews"} and metrics["accuracy"] == rows[0]["metric"]
+        set(metrics) == {"accuracy", "f1", "majority", "matthews"}
+        and metrics["accuracy"] == rows[0]["metric"]
     )
 
 
