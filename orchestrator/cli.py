@@ -28,15 +28,51 @@ def _summary(spec: SweepSpec) -> str:
         f"  tasks       {', '.join(t if isinstance(t, str) else t.name for t in spec.tasks)}",
         f"  difficulty  {axis}: {', '.join(f'{x:g}' for x in levels) or _own_levels(trials)}",
         f"  pruning     {', '.join(f'{p.method}/{p.scope}' for p in spec.pruning)}"
-        f" at {', '.join(f'{s:g}' for s in spec.sparsities)}",
+        + (_search_line(spec) if spec.search else f" at {', '.join(map(_g, spec.sparsities))}"),
         f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
         f"  seeds       {', '.join(map(str, spec.seeds))}",
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
         + (f", {spec.resources.memory} memory" if spec.resources.memory else "")
         + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
-        f"{len(trials)} trials",
+        *(_search_counts(spec) if spec.search else []),
+        f"{len(trials)} trials",  # in search mode: those known before it (the last line: a count)
     ]
     return "\n".join(lines)
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def _search_line(spec: SweepSpec) -> str:
+    s = spec.search
+    return (f", searched: drops {', '.join(f'{d:g}' for d in s.drops)} over "
+            f"[{s.range[0]:g}, {s.range[1]:g}] by {s.resolution:g}, min_seeds {s.min_seeds}, "
+            f"confirm_seeds {s.confirm_seeds}")  # fmt: skip
+
+
+def _search_counts(spec: SweepSpec) -> list[str]:
+    """The search's worst-case and expected trials next to the equivalent grid's.
+
+    Both hold the trials known before the search (dense references, N:M points) once; the
+    grid runs every curve at every non-zero grid sparsity and seed.
+    """
+    from orchestrator.search import DENSE, trial_counts
+
+    space, curves, seeds = spec.search.space(), len(spec.curves()), len(spec.seeds)
+    counts = trial_counts(space, curves, seeds)
+    fixed = len(spec.expand())
+    grid = fixed + curves * seeds * sum(s != DENSE for s in space.grid)
+    worst = fixed + counts.search_worst - curves * seeds  # trial_counts holds a dense per curve
+    expected = fixed + counts.search_expected - curves * seeds
+    gpu = spec.resources.gpu
+    unit, scale = ("GPU-trials", gpu) if gpu else ("trials", 1)
+    return [
+        f"search: {curves} curves, probes chosen as it runs; in all (the {fixed} trials below "
+        f"included) {unit}: grid {grid * scale:g}, search worst "
+        f"{worst * scale:g} ({worst / grid:.2f}x), expected {expected * scale:.0f} "
+        f"({expected / grid:.2f}x, monotone curves)"
+    ]
 
 
 def _own_levels(trials: list) -> str:
@@ -52,12 +88,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _run(spec: SweepSpec, address: str | None) -> int:
     from orchestrator.driver import run_sweep
+    from orchestrator.search_driver import run_search
 
-    outcome = run_sweep(spec, address=address)
+    outcome = (run_search if spec.search else run_sweep)(spec, address=address)
     print(
         f"{spec.name}: {outcome.total} trials, {outcome.already_done} already done, "
         f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
     )
+    if spec.search:
+        print(f"  search: {outcome.curves} curves, {outcome.probes} sparsities probed in all, "
+              f"{outcome.rounds} rounds")  # fmt: skip
     if outcome.ready_s:
         ready = sorted(outcome.ready_s)
         print(
@@ -162,9 +202,13 @@ def cmd_table(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from orchestrator.search_driver import breaking_points, planned
+    from results import breaking_points as bp
     from results.report import verdicts, write_report
 
     sweep_dir = locate(args.sweep)
+    spec = stored_spec(sweep_dir)
+    frame = _frame(sweep_dir)
     expected = pd.DataFrame(
         [
             {
@@ -177,15 +221,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 "sparsity": t.sparsity,
                 "seed": t.seed,
             }  # fmt: skip
-            for t in stored_spec(sweep_dir).expand()
+            for t in planned(spec, set(frame["trial_key"]))
         ]
     )
     # a sweep on object storage gets its report in ./<name>-analysis (plots are local files)
     default = f"{sweep_dir.rstrip('/').rsplit('/', 1)[-1]}-analysis" if is_uri(sweep_dir) else None
     out = Path(args.out or default or f"{sweep_dir}/analysis")
-    frame = _frame(sweep_dir)
     report = write_report(frame, out, expected=expected, max_plots=args.max_plots)
     print("\n".join(line.replace("**", "") for line in verdicts(frame)))
+    if spec.search:
+        points = breaking_points(spec, frame[["trial_key", "metric", "status"]].to_dict("records"))
+        with report.open("a") as f:
+            f.write("\n" + bp.section(points))
+        print("breaking points (adaptive search):\n" + "\n".join(bp.lines(points)))
     plots = sorted(out.glob("*.png"))
     print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
     return 0

@@ -232,6 +232,9 @@ def _forwarded_env() -> dict[str, str]:
     return {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k) and k not in given}
 
 
+_WARNED: set[str] = set()
+
+
 def _cluster_gpus() -> float:
     import ray
 
@@ -248,10 +251,15 @@ def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
     )
 
 
-def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
-    """Run every trial of `spec` without an `ok` row (all of them, the first time)."""
+def run_sweep(
+    spec: SweepSpec,
+    address: str | None = None,
+    quiet: bool = False,
+    trials: list[TrialConfig] | None = None,
+) -> Outcome:
+    """Run every trial of `spec` (or of `trials`: a search round) without an `ok` row."""
     start = time.perf_counter()
-    trials = spec.expand()
+    trials = spec.expand() if trials is None else trials
     done = done_keys(spec)
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
@@ -265,7 +273,8 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
 
     _connect(address)
     warning = unused_gpus_warning(spec, _cluster_gpus())
-    if warning:
+    if warning and warning not in _WARNED:  # once, also when a search runs round after round
+        _WARNED.add(warning)
         print(warning, file=sys.stderr)
     # Tune starts at most this many trials waiting for resources; an autoscaler sees only the
     # waiting ones, so too low a limit grows the cluster a few nodes per boot cycle.

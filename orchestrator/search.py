@@ -93,8 +93,7 @@ class CurveSearch:
             raise ValueError(
                 f"search.min_seeds = {space.min_seeds} exceeds the {len(self.seeds)} seeds"
             )
-        first = max(self.seeds) + 1  # confirmation seeds follow the spec's, so replay finds them
-        self.confirm = tuple(range(first, first + space.confirm_seeds))
+        self.confirm = confirmation_seeds(self.seeds, space.confirm_seeds)
         self._grid = space.grid
         self._index = {s: i for i, s in enumerate(self._grid)}
         self._dense_given = dense_metric
@@ -255,6 +254,12 @@ class CurveSearch:
     def _ends(self, lo: int, hi: int) -> list[float]:
         """The probed sparsities that bound a bracket (not DENSE, not off-grid)."""
         return [s for s in map(self._sparsity, (lo, hi)) if s is not None and s != DENSE]
+
+
+def confirmation_seeds(seeds: Sequence[int], n: int) -> tuple[int, ...]:
+    """The n extra seeds of a confirmation: they follow the spec's, so replay finds them."""
+    first = max(seeds) + 1
+    return tuple(range(first, first + n))
 
 
 def _missing_value(metric: float | None) -> bool:

@@ -40,8 +40,11 @@ class Status:
 
 def sweep_status(sweep_dir: str) -> Status:
     """Counts against the stored spec's grid; failures with their errors; unreadable fragments."""
-    keys = {t.trial_key for t in stored_spec(sweep_dir).expand()}
+    from orchestrator.search_driver import planned
+
     sweep = read_sweep(f"{sweep_dir}/results")
+    stored = set(sweep.table["trial_key"].to_pylist())
+    keys = {t.trial_key for t in planned(stored_spec(sweep_dir), stored)}
     table = sweep.table.filter(pc.is_in(sweep.table["trial_key"], value_set=_array(keys)))
     ok = set(table.filter(pc.equal(table["status"], "ok"))["trial_key"].to_pylist())
     bad = table.filter(pc.equal(table["status"], "failed"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,32 @@ def fingerprint(task: dict[str, Any]) -> str:
     for key in ("train", "eval"):
         digest.update(Path(task[key]).read_bytes())
     return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A search curve: one model, task, level, pruning and transfer mode across sparsities.
+
+    `trials` holds its trial at every (sparsity, seed) of the search grid, each the very trial a
+    grid sweep would run there; sparsity 0.0 is the dense reference of the same model, task,
+    level and seed, shared by every curve of that point.
+    """
+
+    key: tuple
+    trials: dict[tuple[float, int], TrialConfig]
+
+
+def curves(pruned: list[TrialConfig], dense: list[TrialConfig]) -> list[Curve]:
+    """The pruned trials grouped into curves, each with its dense references at sparsity 0."""
+    references = {(t.model, t.task_name, t.difficulty_level, t.seed): t for t in dense}
+    grouped: dict[tuple, dict[tuple[float, int], TrialConfig]] = {}
+    for t in pruned:
+        options = json.dumps(t.pruning_options, sort_keys=True, default=str)
+        key = (t.model, t.task_name, t.difficulty_axis, t.difficulty_level, t.method, t.scope,
+               options, t.transfer)  # fmt: skip
+        trials = grouped.setdefault(key, {})
+        trials[(t.sparsity, t.seed)] = t
+        reference = references.get((t.model, t.task_name, t.difficulty_level, t.seed))
+        if reference is not None:
+            trials[(0.0, t.seed)] = reference
+    return [Curve(key, trials) for key, trials in grouped.items()]

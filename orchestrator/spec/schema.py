@@ -11,7 +11,9 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -19,7 +21,8 @@ from pydantic_core import PydanticCustomError
 from difficulty import AXES
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
-from orchestrator.spec.grid import expand
+from orchestrator.search import DENSE, SearchSpace, confirmation_seeds
+from orchestrator.spec.grid import Curve, curves, expand
 from pruning.methods import METHODS, NOT_A_MASK
 from workers.config import TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
@@ -167,6 +170,36 @@ class Resources(_Strict):
     memory: str | None = None  # e.g. "8GB"; a scheduling hint for Ray
 
 
+class Search(_Strict):
+    """The `search:` block: bracket each curve's breaking points instead of running a grid."""
+
+    drops: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.01, 0.05], min_length=1)
+    range: tuple[Sparsity, Sparsity] = (0.0, 0.95)
+    resolution: float = Field(0.025, gt=0)
+    min_seeds: int = Field(1, ge=1)
+    confirm_seeds: int = Field(0, ge=0)
+
+    @field_validator("range")
+    @classmethod
+    def _low_below_high(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError("the low end must be below the high end")
+        return v
+
+    @field_validator("resolution")
+    @classmethod
+    def _within_range(cls, v: float, info: ValidationInfo) -> float:
+        low, high = info.data.get("range", (0.0, 1.0))
+        if v > high - low + 1e-12:
+            raise ValueError(f"wider than the range ({high - low:g})")
+        return v
+
+    def space(self) -> SearchSpace:
+        """The pure search's view of this block (orchestrator.search)."""
+        return SearchSpace(tuple(self.drops), self.resolution, self.range, self.min_seeds,
+                           self.confirm_seeds)  # fmt: skip
+
+
 class SweepSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     storage: str = "./sweeps"
@@ -183,6 +216,34 @@ class SweepSpec(_Strict):
     resources: Resources = Field(default_factory=Resources)
     retries: int = Field(2, ge=0)
     noop: bool = False
+    search: Search | None = None  # instead of sparsities: an adaptive search per curve
+
+    @model_validator(mode="before")
+    @classmethod
+    def _search_or_sparsities(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("search") is not None and "sparsities" in data:
+            raise PydanticCustomError(
+                "key_not_allowed",
+                "cannot be given with sparsities (the search chooses them); give one of the two",
+                {"key": "search"},
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _enough_seeds(self) -> SweepSpec:
+        if self.search and self.search.min_seeds > len(self.seeds):
+            raise PydanticCustomError(
+                "key_not_allowed",
+                f"{self.search.min_seeds} exceeds the {len(self.seeds)} seeds",
+                {"key": "search.min_seeds"},
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _one_of_search_and_sparsities(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # a saved spec reloads: it holds sparsities or search, not both
+        data.pop("sparsities" if self.search else "search", None)
+        return data
 
     @field_validator("difficulty")
     @classmethod
@@ -210,12 +271,39 @@ class SweepSpec(_Strict):
         return f"{self.storage.rstrip('/')}/{self.name}"
 
     def expand(self) -> list[TrialConfig]:
-        """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed."""
+        """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed.
+
+        With `search`, the trials known before it starts: the dense references (run whether or
+        not `dense` is listed) and the methods that fix their own sparsity (N:M); the search's
+        probes come from `curves`.
+        """
+        if self.search is None:
+            return self._grid(self.seeds, self.transfer, self.sparsities)
+        return self._grid(self.seeds, list(dict.fromkeys(["dense", *self.transfer])), [])
+
+    def curves(self) -> list[Curve]:
+        """The search's curves, with their trials at every grid sparsity and seed (confirmation
+        seeds included); a method that fixes its own sparsity is no curve: `expand` holds it."""
+        space = self.search.space()
+        seeds = [*self.seeds, *confirmation_seeds(self.seeds, space.confirm_seeds)]
+        grid = [s for s in space.grid if s != DENSE]
+        transfers = [t for t in self.transfer if TRANSFER_MODES[t].prunes]
+        pruned = self._grid(seeds, transfers, grid, searched=True)
+        return curves(pruned, self._grid(seeds, ["dense"], []))
+
+    def _grid(
+        self,
+        seeds: list[int],
+        transfers: list[str],
+        sparsities: list[float],
+        searched: bool = False,
+    ) -> list[TrialConfig]:
         ((axis, levels),) = self.difficulty.items()
         sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
                      cpus=self.resources.cpu, gpus=self.resources.gpu)  # fmt: skip
-        prunings = [(p.method, p.scope, p.options, p.sparsities(self.sparsities))
-                    for p in self.pruning]  # fmt: skip
+        prunings = [(p.method, p.scope, p.options, p.sparsities(sparsities))
+                    for p in self.pruning
+                    if not (searched and METHODS[p.method].sets_sparsity)]  # fmt: skip
         tasks = [task_ref(t) for t in self.tasks]
-        return expand(sweep, self.train, self.models, tasks, (axis, levels), self.seeds,
-                      self.transfer, prunings)  # fmt: skip
+        return expand(sweep, self.train, self.models, tasks, (axis, levels), seeds,
+                      transfers, prunings)  # fmt: skip
