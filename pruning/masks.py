@@ -38,7 +38,9 @@ def compute_masks(
     sparsity = record.sparsity(sparsity, resolved)
     if record.needs_calibration and calibration is None:
         raise PruningError(f"{method} needs calibration data: pass calibration=...")
-    params = prunable_parameters(model, resolved.pop("include"), resolved.pop("exclude"))
+    params = prunable_parameters(
+        model, resolved.pop("include"), resolved.pop("exclude"), resolved.pop("targets")
+    )
     with torch.no_grad():
         if sparsity == 0 and record.sets_sparsity is None:
             return {name: torch.ones_like(p, dtype=torch.bool) for name, p in params.items()}

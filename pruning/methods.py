@@ -54,7 +54,7 @@ def _patterns(name: str, value: object) -> list[str] | None:
     return None if value is None else list(value)
 
 
-SELECTION = ("include", "exclude")
+SELECTION = ("include", "exclude", "targets")
 """Options every method takes: which tensors to prune (see pruning.selection)."""
 
 
@@ -72,6 +72,9 @@ class Method:
     seeded: bool = False  # draws a different mask per seed
     sets_sparsity: Callable[[dict[str, Any]], float] | None = None  # fixes it from the options
     needs: str = ""  # what a missing option should have said, in words (default: their names)
+    # which weights it may prune: `blocks` (the linear layers inside the blocks, the default)
+    # and, for methods that need no linear layer, `all` (every matrix, the seed's translation rule)
+    targets: tuple[str, ...] = ("blocks",)
     # bumped when the algorithm changes its masks for the same inputs, so that rows and stored
     # masks of the earlier algorithm are not taken for this one's (it enters both keys when > 1)
     revision: int = 1
@@ -100,7 +103,13 @@ class Method:
                     f"option {name!r} is unknown for method {self.name}; "
                     f"allowed: {', '.join(allowed)}"
                 )
-        resolved = {name: _patterns(name, given.get(name)) for name in SELECTION}
+        resolved = {name: _patterns(name, given.get(name)) for name in SELECTION[:2]}
+        resolved["targets"] = given.get("targets") or "blocks"
+        if resolved["targets"] not in self.targets:
+            raise PruningError(
+                f"{self.name} option targets = {resolved['targets']!r}; allowed: "
+                f"{', '.join(self.targets)}"
+            )
         for name, option in self.options.items():
             value = given.get(name, option.default)
             if value is REQUIRED:
@@ -191,9 +200,20 @@ def _keep_below_of(options: dict[str, Any]) -> None:
         )
 
 
-register_method(Method("magnitude", ("global", "layer"), "pruning.magnitude:magnitude_masks"))
+ANY_MATRIX = ("blocks", "all")
 register_method(
-    Method("random", ("global", "layer"), "pruning.random_masks:random_masks", seeded=True)
+    Method(
+        "magnitude", ("global", "layer"), "pruning.magnitude:magnitude_masks", targets=ANY_MATRIX
+    )
+)
+register_method(
+    Method(
+        "random",
+        ("global", "layer"),
+        "pruning.random_masks:random_masks",
+        seeded=True,
+        targets=ANY_MATRIX,
+    )
 )
 register_method(
     Method(

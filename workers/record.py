@@ -33,7 +33,10 @@ def identity(trial: TrialConfig) -> dict[str, Any]:
         "difficulty_axis": trial.difficulty_axis,
         "difficulty_level": trial.difficulty_level,
         "method": trial.method,
-        "scope": trial.scope,
+        # `targets: all` (every matrix, embeddings and head included) is a scope of its own
+        "scope": f"{trial.scope}+all"
+        if trial.pruning_options.get("targets") == "all"
+        else trial.scope,
         "sparsity": trial.sparsity,
         "transfer": trial.transfer,
         "seed": trial.seed,

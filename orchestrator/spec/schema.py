@@ -148,8 +148,12 @@ class Pruning(_Strict):
 
     @property
     def options(self) -> dict[str, Any]:
-        """The options as written in the spec (the trial key hashes these)."""
-        return dict(self.model_extra or {})
+        """The options as written in the spec (the trial key hashes these); `targets: blocks`,
+        the default, is left out, so that writing it keeps the keys of a spec without it."""
+        options = dict(self.model_extra or {})
+        if options.get("targets") == "blocks":
+            del options["targets"]
+        return options
 
     def resolved(self) -> dict[str, Any]:
         """The method's options, defaults filled in and checked (calibration as given)."""

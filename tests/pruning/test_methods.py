@@ -23,7 +23,7 @@ def test_each_method_is_one_record_of_its_facts():
     assert [m for m, r in METHODS.items() if r.seeded] == ["random"]
     assert [m for m, r in METHODS.items() if r.sets_sparsity] == ["nm"]
     assert METHODS["sparsegpt"].resolve_options({}) == {
-        "include": None, "exclude": None, "blocksize": 128, "percdamp": 0.01
+        "include": None, "exclude": None, "targets": "blocks", "blocksize": 128, "percdamp": 0.01
     }  # fmt: skip
     assert METHODS["nm"].sparsities([0.1, 0.9], {"keep": 2, "of": 8}) == [0.75]
 
@@ -76,3 +76,36 @@ def test_a_name_registered_twice_is_an_error():
 def test_the_registry_imports_no_torch():
     code = "import sys, pruning.methods; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_targets_all_prunes_embeddings_too_and_only_where_the_method_allows_it():
+    from pruning import compute_masks, prunable_parameters
+    from pruning.errors import PruningError
+    from tests.workers.conftest import gpt2_lm
+
+    model = gpt2_lm()
+    blocks = compute_masks(model, "magnitude", 0.5, "global")
+    every = compute_masks(model, "magnitude", 0.5, "global", targets="all")
+    assert set(blocks) == set(prunable_parameters(model))
+    assert set(every) == set(prunable_parameters(model, targets="all")) > set(blocks)
+    assert "transformer.wte.weight" in every
+    with pytest.raises(PruningError, match="targets = 'all'; allowed: blocks"):
+        compute_masks(model, "nm", None, "row", keep=2, of=4, targets="all")
+
+
+def test_targets_is_recorded_in_the_rows_scope_and_blocks_keeps_the_key(tmp_path):
+    from orchestrator.spec import validate_spec
+    from workers.record import identity
+
+    spec = {"name": "t", "storage": str(tmp_path), "models": ["minilm"],
+            "tasks": ["builtin/polarity-easy"], "sparsities": [0.5], "transfer": ["sparse"],
+            "seeds": [1]}  # fmt: skip
+    (plain,) = validate_spec(spec).expand()
+    (blocks,) = validate_spec(
+        {**spec, "pruning": [{"method": "magnitude", "targets": "blocks"}]}
+    ).expand()
+    (every,) = validate_spec(
+        {**spec, "pruning": [{"method": "magnitude", "targets": "all"}]}
+    ).expand()
+    assert blocks.trial_key == plain.trial_key != every.trial_key
+    assert identity(plain)["scope"] == "global" and identity(every)["scope"] == "global+all"
