@@ -6,7 +6,7 @@ import pytest
 
 from difficulty.files import evaluation_task
 from difficulty.prompts import PromptSettings, build_prompts
-from tests.conftest import MC, mc_rows, qa_rows, write_jsonl
+from tests.data import MC, mc_rows, qa_rows, write_jsonl
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import torch
 
 from pruning import METHODS, PruningError, compute_masks
 from pruning.methods import Method, Option, get_method, register_method
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 def test_each_method_is_one_record_of_its_facts():

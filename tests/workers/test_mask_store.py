@@ -8,7 +8,7 @@ import torch
 
 from results import storage
 from tests import s3_server
-from tests.workers.conftest import bert_classifier
+from tests.models import MODELS
 from workers import cache
 from workers.config import TrialConfig
 
@@ -36,7 +36,7 @@ def test_two_trials_on_s3_compute_their_mask_set_once(bucket, monkeypatch):
     found = []
     for config in (trial(bucket, 1, "sparse"), trial(bucket, 2, "dense_freeze")):
         monkeypatch.setattr(cache, "_masks", OrderedDict())  # each trial on a fresh node
-        found.append(cache.masks(bert_classifier(), config))
+        found.append(cache.masks(MODELS["bert"][0](), config))
     assert computed == [("magnitude", 0.5, "global")]
     assert found[0].keys() == found[1].keys()
     assert all(torch.equal(found[0][name], found[1][name]) for name in found[0])
