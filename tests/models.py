@@ -134,7 +134,7 @@ def batch_data(lm: bool, n: int = 32, length: int = 12, seed: int = 0) -> dict[s
 
 BERT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "was", "not", ",", ".",
               "although", "even", "though", "while", "but", *POSITIVE, *NEGATIVE,
-              *{w for n in NOUNS for w in n.split()}]  # fmt: skip
+              *sorted({w for n in NOUNS for w in n.split()})]  # fmt: skip
 LANGUAGE_CODES = ["en_XX", "de_DE"]
 
 
