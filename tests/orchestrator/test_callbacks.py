@@ -11,6 +11,13 @@ from workers.config import TrialConfig
 from workers.record import identity, measured
 
 
+def trial(tmp_path, sparsity: float) -> TrialConfig:
+    return TrialConfig(sweep="s", results_dir=str(tmp_path / "results"), model="m",
+                       task={"name": "builtin/polarity-easy"}, difficulty_axis="data_fraction",
+                       difficulty_level=1.0, method="magnitude", scope="global",
+                       pruning_options={}, sparsity=sparsity, transfer="sparse", seed=1)  # fmt: skip
+
+
 def ok(key: str, skipped: bool = False) -> dict:
     return {"trial_key": key, "status": "ok", "skipped": skipped, "ready_s": 2.0}
 
@@ -51,18 +58,16 @@ def test_a_bundle_whose_last_trial_reported_shows_nothing_running():
 
 
 def test_a_lost_worker_leaves_failed_rows_for_its_bundles_trials_without_a_row(tmp_path):
-    base = dict(sweep="s", results_dir=str(tmp_path / "results"), model="m",
-                task={"name": "builtin/polarity-easy"}, difficulty_axis="data_fraction",
-                difficulty_level=1.0, method="magnitude", scope="global", pruning_options={},
-                transfer="sparse", seed=1)  # fmt: skip
-    finished, lost = (TrialConfig(**base, sparsity=s) for s in (0.3, 0.6))
+    finished, lost = trial(tmp_path, 0.3), trial(tmp_path, 0.6)
     write_trial(finished.results_dir, {**identity(finished), **measured(metric=0.8)})
     trace = tmp_path / "error.txt"
     trace.write_text("Traceback (most recent call last):\n  ...\nRuntimeError: node died\n\n")
-    trial = SimpleNamespace(config={"bundle": 1}, error_file=str(trace), get_error=lambda: None)
+    lost_bundle = SimpleNamespace(
+        config={"bundle": 1}, error_file=str(trace), get_error=lambda: None
+    )
     progress = Progress(2, 0, bundles=[[], [finished.to_dict(), lost.to_dict()]], quiet=True)
-    progress.on_trial_start(0, [], trial)
-    progress.on_trial_error(0, [], trial)
+    progress.on_trial_start(0, [], lost_bundle)
+    progress.on_trial_error(0, [], lost_bundle)
 
     rows = {r["trial_key"]: r for r in read_sweep(finished.results_dir).table.to_pylist()}
     assert rows[finished.trial_key]["status"] == "ok" and rows[finished.trial_key]["metric"] == 0.8
@@ -73,14 +78,11 @@ def test_a_lost_worker_leaves_failed_rows_for_its_bundles_trials_without_a_row(t
 
 
 def test_without_an_error_file_the_error_comes_from_the_trial(tmp_path):
-    config = TrialConfig(sweep="s", results_dir=str(tmp_path), model="m",
-                         task={"name": "glue/rte"}, difficulty_axis="data_fraction",
-                         difficulty_level=1.0, method="none", scope="none", pruning_options={},
-                         sparsity=0.0, transfer="dense", seed=1)  # fmt: skip
-    trial = SimpleNamespace(config={"bundle": 0}, error_file=None,
-                            get_error=lambda: "Traceback\nOSError: disk full")  # fmt: skip
+    config = trial(tmp_path, 0.5)
+    error = "Traceback\nOSError: disk full"
+    lost_bundle = SimpleNamespace(config={"bundle": 0}, error_file=None, get_error=lambda: error)
     progress = Progress(1, 0, bundles=[[config.to_dict()]], quiet=True)
-    progress.on_trial_error(0, [], trial)
+    progress.on_trial_error(0, [], lost_bundle)
     assert progress.errors == {config.trial_key: "worker lost: OSError: disk full"}
 
 
