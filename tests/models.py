@@ -45,21 +45,21 @@ def bert_classifier(vocab_size: int, **config) -> torch.nn.Module:
         intermediate_size=64, **config))  # fmt: skip
 
 
+def gpt2_config(vocab_size: int, **config) -> GPT2Config:
+    """A 2-layer GPT-2 (hidden 32, 2 heads)."""
+    return GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, **config)
+
+
 def gpt2_lm(vocab_size: int, **config) -> torch.nn.Module:
-    """A 2-layer GPT-2 LM (hidden 32, 2 heads); its projections are `Conv1D`: the weight is
-    stored transposed (in, out)."""
+    """`gpt2_config`'s LM; its projections are `Conv1D`: the weight is stored transposed (in, out)."""
     torch.manual_seed(0)
-    return GPT2LMHeadModel(
-        GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, **config)
-    )
+    return GPT2LMHeadModel(gpt2_config(vocab_size, **config))
 
 
 def gpt2_classifier(vocab_size: int, **config) -> torch.nn.Module:
-    """`gpt2_lm`'s body with a classification head."""
+    """`gpt2_config`'s body with a classification head."""
     torch.manual_seed(0)
-    return GPT2ForSequenceClassification(
-        GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, **config)
-    )
+    return GPT2ForSequenceClassification(gpt2_config(vocab_size, **config))
 
 
 def llama(vocab_size: int, layers: int = 2, hidden: int = 32, heads: int = 2) -> torch.nn.Module:
