@@ -6,33 +6,30 @@ import pytest
 
 from difficulty.files import evaluation_task
 from difficulty.prompts import PromptSettings, build_prompts
-from tests.conftest import MC, mc_rows, qa_rows, write_jsonl
+from tests.data import MC, mc_rows, qa_rows, write_jsonl
+
+
+def local_task(tmp_path, name: str, kind: str, train: list[dict], eval: list[dict]):
+    """A local-file task and its loaded (train, eval) data."""
+    task = evaluation_task(
+        {
+            "name": name,
+            "kind": kind,
+            "train": write_jsonl(tmp_path / "train.jsonl", train),
+            "eval": write_jsonl(tmp_path / "eval.jsonl", eval),
+        }
+    )
+    return task, *task.load()
 
 
 @pytest.fixture
 def qa(tmp_path):
-    task = evaluation_task(
-        {
-            "name": "my-qa",
-            "kind": "qa",
-            "train": write_jsonl(tmp_path / "train.jsonl", qa_rows()),
-            "eval": write_jsonl(tmp_path / "eval.jsonl", qa_rows()[:2]),
-        }
-    )
-    return task, *task.load()
+    return local_task(tmp_path, "my-qa", "qa", qa_rows(), qa_rows()[:2])
 
 
 @pytest.fixture
 def mc(tmp_path):
-    task = evaluation_task(
-        {
-            "name": "my-mc",
-            "kind": "multiple_choice",
-            "train": write_jsonl(tmp_path / "train.jsonl", mc_rows()),
-            "eval": write_jsonl(tmp_path / "eval.jsonl", mc_rows()),
-        }
-    )
-    return task, *task.load()
+    return local_task(tmp_path, "my-mc", "multiple_choice", mc_rows(), mc_rows())
 
 
 def test_closed_book_zero_shot_question(qa):

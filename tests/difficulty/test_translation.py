@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from difficulty import TASKS
 from difficulty.translation import tokenizer_code
-from tests.conftest import LANGUAGE_CODES, word_tokenizer
+from tests.models import LANGUAGE_CODES, word_tokenizer
 
 
 def test_tokenizer_codes_and_the_language_levels():

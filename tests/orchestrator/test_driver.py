@@ -116,7 +116,7 @@ def llm_spec(name: str, storage, model: str, task: dict, difficulty: str, prunin
 def test_llm_and_translation_sweeps_prune_and_evaluate_without_fine_tuning(
     ray_local, tiny_gpt2_lm, tiny_mbart, tmp_path, capsys
 ):
-    from tests.conftest import pair_rows, qa_rows, write_jsonl
+    from tests.data import pair_rows, qa_rows, write_jsonl
 
     calibration = tmp_path / "calibration.txt"
     calibration.write_text("the sky is blue on a clear day and paris is the capital of france " * 8)

@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.spec import load_spec
-from tests.conftest import mc_rows, pair_rows, qa_rows, write_jsonl
+from tests.data import mc_rows, pair_rows, qa_rows, write_jsonl
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@ from collections import Counter
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from pruning import PruningError, compute_masks
 from pruning.calibration import block_statistics, calibration_batches
 from pruning.selection import linear_layers, prunable_parameters
-from tests.pruning.conftest import VOCAB, tiny_model
+from tests.models import VOCAB, llama, tiny_model
 
 
 def _statistics(model, layers, calibration, accumulate) -> dict:
@@ -54,25 +53,12 @@ def test_encoder_decoder_calibration_reaches_both_stacks():
     assert all((~m).sum(dim=1).eq(int(m.shape[1] * 0.5)).all() for m in masks.values())
 
 
-def _tiny_llama(layers: int) -> torch.nn.Module:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-    )
-    return LlamaForCausalLM(config).eval()
-
-
 @pytest.mark.parametrize("method", ["wanda", "sparsegpt"])
 def test_calibration_runs_forward_once_then_block_by_block(method):
     """Completed forwards (forward hooks) over 3 batches: the embedding runs once per batch;
     blocks 0-2 twice per batch (statistics, then pruned outputs for the next block), the last
     block once. Calibrating every block from the embeddings ran them 12 and 12, 9, 6, 3 times."""
-    model = _tiny_llama(4)
+    model = llama(VOCAB, layers=4)
     counts = Counter()
     modules = {"embedding": model.model.embed_tokens, **dict(enumerate(model.model.layers))}
     for key, module in modules.items():
@@ -83,7 +69,7 @@ def test_calibration_runs_forward_once_then_block_by_block(method):
 
 
 def test_statistics_are_computed_on_the_models_device():
-    model = _tiny_llama(2)
+    model = llama(VOCAB)
     device = next(model.parameters()).device
     layers = linear_layers(model, list(prunable_parameters(model)))
     seen = set()

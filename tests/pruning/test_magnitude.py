@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from pruning import apply_masks, compute_masks, measure_sparsity, prunable_parameters
-from tests.pruning.conftest import reference_masks, tiny_model
+from tests.models import tiny_model
+from tests.pruning.reference import reference_masks
 
 
 def _round_to_few_values(model: torch.nn.Module) -> torch.nn.Module:

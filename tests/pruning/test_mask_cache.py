@@ -3,7 +3,7 @@ import torch
 
 from pruning import PruningError, compute_masks, mask_cache_key, model_fingerprint
 from pruning.mask_cache import masks_from_bytes, masks_to_bytes
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 def test_round_trip_is_bit_exact_and_bit_packed():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pruning import PruningError, apply_masks, compute_masks, measure_sparsity
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

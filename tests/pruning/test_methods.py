@@ -7,7 +7,7 @@ import torch
 
 from pruning import METHODS, PruningError, compute_masks
 from pruning.methods import Method, Option, get_method, register_method
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 def test_each_method_is_one_record_of_its_facts():
@@ -81,9 +81,9 @@ def test_the_registry_imports_no_torch():
 def test_targets_all_prunes_embeddings_too_and_only_where_the_method_allows_it():
     from pruning import compute_masks, prunable_parameters
     from pruning.errors import PruningError
-    from tests.workers.conftest import gpt2_lm
+    from tests.models import MODELS
 
-    model = gpt2_lm()
+    model = MODELS["gpt2-lm"][0]()
     blocks = compute_masks(model, "magnitude", 0.5, "global")
     every = compute_masks(model, "magnitude", 0.5, "global", targets="all")
     assert set(blocks) == set(prunable_parameters(model))

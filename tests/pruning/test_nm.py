@@ -3,7 +3,7 @@ import torch
 
 from pruning import PruningError, apply_masks, compute_masks, measure_sparsity
 from pruning.selection import linear_layers, out_by_in
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama", "t5"])

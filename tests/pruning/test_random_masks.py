@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pruning import apply_masks, compute_masks, measure_sparsity
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 @pytest.mark.parametrize("scope", ["global", "layer"])

@@ -5,7 +5,8 @@ import copy
 import torch
 
 from pruning import compute_masks
-from tests.pruning.conftest import VOCAB, layer_inputs, tiny_model
+from tests.models import VOCAB, tiny_model
+from tests.pruning.reference import layer_inputs
 
 LAYERS = ["model.layers.0.self_attn.q_proj", "model.layers.0.mlp.down_proj"]
 

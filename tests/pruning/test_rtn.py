@@ -3,7 +3,7 @@ import torch
 
 from pruning import PruningError, compute_masks, prunable_parameters, quantize_rtn
 from pruning.rtn import rtn_dequantized
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 
 def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -1,7 +1,7 @@
 import pytest
 
 from pruning import PruningError, prunable_parameters
-from tests.pruning.conftest import tiny_model
+from tests.models import tiny_model
 
 PER_LAYER = {
     "bert": [

@@ -3,7 +3,7 @@ import torch
 
 from pruning import compute_masks, prunable_parameters
 from pruning.sparsegpt import sparsegpt_prune
-from tests.pruning.conftest import VOCAB, tiny_model
+from tests.models import VOCAB, tiny_model
 
 
 def _reference_fasterprune(W, H, sparsity, blocksize, percdamp):

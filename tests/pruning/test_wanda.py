@@ -2,11 +2,11 @@ import copy
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, OPTConfig, OPTForCausalLM
 
 from pruning import compute_masks
 from pruning.selection import linear_layers, out_by_in
-from tests.pruning.conftest import VOCAB, layer_inputs, tiny_model
+from tests.models import VOCAB, llama, opt, tiny_model
+from tests.pruning.reference import layer_inputs
 
 
 def test_first_block_follows_the_formula_row_by_row():
@@ -99,33 +99,10 @@ def _reference_wanda(model, samples, sparsity):
     return masks
 
 
-def _tiny_llm(kind: str, layers: int) -> torch.nn.Module:
-    torch.manual_seed(0)
-    if kind == "llama":
-        config = LlamaConfig(
-            vocab_size=VOCAB,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=layers,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-        )
-        return LlamaForCausalLM(config).eval()
-    config = OPTConfig(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        ffn_dim=128,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        word_embed_proj_dim=64,
-    )
-    return OPTForCausalLM(config).eval()
-
-
 @pytest.mark.parametrize(("kind", "layers"), [("llama", 4), ("opt", 3), ("llama", 2)])
 @pytest.mark.parametrize("sparsity", [0.5, 0.7])
 def test_masks_equal_the_reference_procedure_in_every_layer(kind, layers, sparsity):
-    model = _tiny_llm(kind, layers)
+    model = {"llama": llama, "opt": opt}[kind](VOCAB, layers, hidden=64, heads=4)
     samples = torch.randint(0, VOCAB, (6, 1, 24))  # as the reference: one sequence per batch
     expected = _reference_wanda(copy.deepcopy(model), samples, sparsity)
     masks = compute_masks(model, "wanda", sparsity, "row", calibration=samples)

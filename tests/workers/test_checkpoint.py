@@ -9,7 +9,7 @@ import torch
 from orchestrator.spec import validate_spec
 from results.store import has_row
 from tests import s3_server
-from tests.workers.conftest import MODELS, batch_data
+from tests.models import MODELS, batch_data
 from tests.workers.test_train import spec
 from workers import cache, checkpoint, transfer
 from workers.config import TrainConfig

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from difficulty.prompts import Prompts
-from tests.workers.conftest import MODELS, batch_data
+from tests.models import MODELS, batch_data
 from workers.config import TrainConfig
 from workers.evaluate import evaluate, evaluate_prompts, predict
 

@@ -1,9 +1,82 @@
-"""Translation on a tiny random mBART-50: the source is tagged with its language code and the
-target's code is forced as the first generated token, following the task's language pair."""
+"""Greedy answers of a causal LM: cut at stop strings, the same in batches as one at a time."""
+
+from __future__ import annotations
 
 import pytest
+import torch
+
+from tests.data import QA
+from workers.generate import answers, cut
+
+PROMPTS = [f"Question: {q}\nAnswer:" for q, _, _ in QA]  # of different lengths: batches pad
 
 
+def test_cut_keeps_the_text_before_the_first_stop_string_stripped():
+    assert cut(" Paris\nQuestion: what", ("\n",)) == "Paris"
+    assert cut("blue . the sky\nis", ("\n", ".")) == "blue"
+    assert cut("eight legs ", ("\n",)) == "eight legs"
+    assert cut("", ("\n",)) == ""
+
+
+@pytest.fixture(scope="module")
+def lm(tiny_gpt2_lm):
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    return GPT2LMHeadModel.from_pretrained(tiny_gpt2_lm), AutoTokenizer.from_pretrained(
+        tiny_gpt2_lm
+    )
+
+
+def greedy(model, tokenizer, prompt: str, max_new_tokens: int) -> str:
+    """The reference: the most likely next token, one at a time, until </s>."""
+    ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+    new = []
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            token = int(
+                model(torch.cat([ids, torch.tensor([new], dtype=torch.long)], 1))
+                .logits[0, -1]
+                .argmax()
+            )
+            if token == tokenizer.eos_token_id:
+                break
+            new.append(token)
+    return tokenizer.decode(new, skip_special_tokens=True).strip()
+
+
+def test_answers_are_the_greedy_continuations(lm):
+    model, tok = lm
+    got = answers(model, tok, PROMPTS, batch_size=1, max_new_tokens=6, max_length=128, stop=())
+    assert got == [greedy(model, tok, p, 6) for p in PROMPTS]
+    assert any(got)  # something was generated to compare
+
+
+def test_batches_answer_as_one_prompt_at_a_time(lm):
+    model, tok = lm
+    one = answers(model, tok, PROMPTS, batch_size=1, max_new_tokens=6, max_length=128, stop=())
+    assert (
+        answers(model, tok, PROMPTS, batch_size=3, max_new_tokens=6, max_length=128, stop=()) == one
+    )
+    stop = " " + next(a for a in one if len(a.split()) > 1).split()[-1]  # ends a longer answer
+    stopped = answers(
+        model, tok, PROMPTS, batch_size=3, max_new_tokens=6, max_length=128, stop=(stop,)
+    )
+    assert stopped == [cut(a, (stop,)) for a in one] and stopped != one
+
+
+def test_a_long_prompt_loses_its_start(lm):
+    model, tok = lm
+    head, tail = PROMPTS[0], PROMPTS[2]
+
+    def answer(prompt: str, max_length: int = 128) -> list[str]:
+        return answers(model, tok, [prompt], 1, max_new_tokens=4, max_length=max_length, stop=())
+
+    assert answer(head) != answer(tail)  # so which part was kept shows in the answer
+    assert answer(f"{head} {tail}", max_length=len(tok(tail)["input_ids"]) + 4) == answer(tail)
+
+
+# Translation on a tiny random mBART-50: the source is tagged with its language code and the
+# target's code is forced as the first generated token, following the task's language pair.
 @pytest.mark.parametrize("pair", [("en", "de"), ("de", "en"), ("en", "my")])
 def test_source_code_and_forced_target_code_follow_the_pair(tiny_mbart, pair):
     from transformers import AutoTokenizer, MBartForConditionalGeneration

@@ -11,7 +11,7 @@ import torch
 from orchestrator.driver import bundles
 from results import storage
 from tests import s3_server
-from tests.workers.conftest import bert_classifier
+from tests.models import MODELS
 from workers import cache
 from workers.config import TrialConfig
 
@@ -39,7 +39,7 @@ def test_two_trials_on_s3_compute_their_mask_set_once(bucket, monkeypatch):
     found = []
     for config in (trial(bucket, 1, "sparse"), trial(bucket, 2, "dense_freeze")):
         monkeypatch.setattr(cache, "_masks", OrderedDict())  # each trial on a fresh node
-        found.append(cache.masks(bert_classifier(), config))
+        found.append(cache.masks(MODELS["bert"][0](), config))
     assert computed == [("magnitude", 0.5, "global")]
     assert found[0].keys() == found[1].keys()
     assert all(torch.equal(found[0][name], found[1][name]) for name in found[0])
@@ -64,7 +64,7 @@ def grid(root: str) -> list[TrialConfig]:
 def run(bundled: list[list[dict]], monkeypatch) -> Counter:
     """Each bundle on a fresh worker process (empty in-memory cache), as Tune may place them."""
     monkeypatch.setattr(cache, "MASK_SOURCES", Counter())
-    model = bert_classifier()
+    model = MODELS["bert"][0]()
     for bundle in bundled:
         monkeypatch.setattr(cache, "_masks", OrderedDict())
         for config in bundle:

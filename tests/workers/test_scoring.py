@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from difficulty.prompts import Prompts
-from tests.conftest import MC, word_tokenizer
+from tests.data import MC
+from tests.models import word_tokenizer
 from workers.config import TrainConfig
 from workers.evaluate import evaluate_prompts
 from workers.scoring import loglikelihoods, split_pair

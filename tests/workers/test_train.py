@@ -9,7 +9,7 @@ import torch
 
 from orchestrator.spec import validate_spec
 from results.store import has_row, read_sweep
-from tests.workers.conftest import MODELS, batch_data
+from tests.models import MODELS, batch_data
 from workers import cache
 from workers.config import TrainConfig
 from workers.train import TrainingDiverged, _param_groups, autocast, train

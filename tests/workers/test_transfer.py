@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pruning import compute_masks
-from tests.workers.conftest import MODELS, batch_data
+from tests.models import MODELS, batch_data
 from workers import transfer
 from workers.config import TrainConfig
 from workers.train import train
