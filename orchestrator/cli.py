@@ -116,7 +116,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _run(stored_spec(locate(args.sweep)), args.address)
+    # checked as at submit: running trials needs the task files (and models) on this machine
+    return _run(load_spec(f"{locate(args.sweep)}/spec.yaml"), args.address)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

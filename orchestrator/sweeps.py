@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from orchestrator.spec import SpecError, SweepSpec, load_spec
+from orchestrator.spec import SpecError, SweepSpec, load_saved_spec
 from results.storage import is_uri
 from results.store import read_sweep
 
@@ -24,8 +24,9 @@ def locate(name_or_dir: str, storage: str = "./sweeps") -> str:
 
 
 def stored_spec(sweep_dir: str) -> SweepSpec:
-    """The spec saved beside a sweep's results by its last submit."""
-    return load_spec(f"{sweep_dir}/spec.yaml")
+    """The spec saved beside a sweep's results by its last submit, for reading the sweep (status,
+    analyze): it needs none of the files the sweep's tasks name (`resume` checks them all)."""
+    return load_saved_spec(f"{sweep_dir}/spec.yaml")
 
 
 @dataclass

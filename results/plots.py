@@ -19,8 +19,10 @@ from results.monotonicity import (
 )
 from results.tables import level_text
 
-LINE = ["task", "difficulty_level"]
+LINE = ["difficulty_axis", "task", "difficulty_level"]
 PANELS = (("pct_of_dense", "% of dense", "pct"), ("metric", "", "raw"))  # relative first
+GROUPED = ["model", "method", "scope"]  # a figure's key past MAX_FIGURES: transfers as rows
+MAX_FIGURES = 12
 
 
 def _parts(key: tuple) -> list[str]:
@@ -47,47 +49,59 @@ def _label(line: pd.DataFrame, cross_task: bool) -> str:
 
 
 def _draw(curves: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
-    """One figure, two panels: % of dense (left) and raw metric (right), a line with its CI band
-    per (task, level), easiest light to hardest dark; dashed: dense; dotted: at-chance levels."""
-    fig = Figure(figsize=(11, 4), dpi=100)
-    axes = fig.subplots(1, 2)
-    lines = curves.sort_values(["hardness", "task", "sparsity"])
-    lines = lines.groupby(LINE, dropna=False, sort=False)
-    colors = matplotlib.colormaps["viridis_r"](np.linspace(0.15, 1, lines.ngroups))  # easy: light
-    cross_task = curves["group"].iloc[0] == "*"
-    for ax, (value, unit, _) in zip(axes, PANELS):
-        for (_, line), color in zip(lines, colors):
-            rows = line[line["value"] == value]
-            style = ":" if line["at_chance"].iloc[0] else "-"
-            ax.plot(rows["sparsity"], rows["mean"], "o" + style, color=color, markersize=3,
-                    label=_label(line, cross_task))  # fmt: skip
-            band = rows["ci_low"], rows["ci_high"]
-            ax.fill_between(rows["sparsity"], *band, color=color, alpha=0.2)
-            dense = 100.0 if value == "pct_of_dense" else line["dense_mean"].iloc[0]
-            if pd.notna(dense):
-                ax.axhline(dense, color=color, linestyle="--", linewidth=1)
-        ax.set(xlabel="sparsity", ylabel=f"{ylabel} {unit}".strip() + " (dashed: dense)")
-    axes[0].set_title(f"{title} · relative", fontsize=9)
-    axes[1].set_title("raw", fontsize=9)
-    axes[1].legend(fontsize=7)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.25)
+    """One figure, a row of two panels per transfer: % of dense (left) and raw metric (right), a
+    line with its CI band per (task, level), easiest light to hardest dark; dashed: dense;
+    dotted: at-chance levels."""
+    curves = curves.sort_values(["hardness", "task", "sparsity"], kind="stable")
+    curves = curves.assign(line=curves.groupby(LINE, dropna=False, sort=False).ngroup())
+    colors = matplotlib.colormaps["viridis_r"](np.linspace(0.15, 1, curves["line"].max() + 1))
+    cross_task = curves["task"].nunique() > 1 or (curves["group"] == "*").any()
+    transfers = sorted(curves["transfer"].unique())
+    fig = Figure(figsize=(11, 4 * len(transfers)), dpi=100)
+    grid = fig.subplots(len(transfers), 2, squeeze=False)
+    for axes, transfer in zip(grid, transfers):
+        lines = curves[curves["transfer"] == transfer].groupby("line", sort=False)
+        for ax, (value, unit, _) in zip(axes, PANELS):
+            for line_id, line in lines:
+                color = colors[line_id]
+                rows = line[line["value"] == value]
+                style = ":" if line["at_chance"].iloc[0] else "-"
+                ax.plot(rows["sparsity"], rows["mean"], "o" + style, color=color,
+                        markersize=3, label=_label(line, cross_task))  # fmt: skip
+                band = rows["ci_low"], rows["ci_high"]
+                ax.fill_between(rows["sparsity"], *band, color=color, alpha=0.2)
+                dense = 100.0 if value == "pct_of_dense" else line["dense_mean"].iloc[0]
+                if pd.notna(dense):
+                    ax.axhline(dense, color=color, linestyle="--", linewidth=1)
+            ax.set(xlabel="sparsity", ylabel=f"{ylabel} {unit}".strip() + " (dashed: dense)")
+        axes[0].set_title(f"{title} · {transfer} · relative", fontsize=9)
+        axes[1].set_title("raw", fontsize=9)
+        axes[1].legend(fontsize=7)
+    n = len(transfers)  # margins in inches as in a one-row figure
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12 / n, top=1 - 0.1 / n, wspace=0.25,
+                        hspace=0.35)  # fmt: skip
     fig.savefig(path)
 
 
 def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -> list[Path]:
-    """Write one PNG per (model, axis, task, method, transfer) into out_dir; return the paths.
+    """Write the PNGs into out_dir; return their paths.
 
-    Lines are difficulty levels (tasks, for an axis compared across tasks), easiest first, with
-    a 95 % t CI band over seeds, relative to each line's own dense metric and raw; the legend
-    gives each level's computed difficulty (human_gap: its gap) and marks levels at chance and
-    curves that collapsed. max_plots keeps only the first figures in sorted order.
+    One figure per (model, axis, task, method, transfer): models × tasks (1 for an axis
+    compared across tasks) × methods × pruned transfers figures. Past MAX_FIGURES of those, one
+    figure per (model, method) instead, a row of panels per transfer with every task and level
+    as a line: models × methods figures. Lines are difficulty levels (tasks, for an axis
+    compared across tasks), easiest first, with a 95 % t CI band over seeds, relative to each
+    line's own dense metric and raw; the legend gives each level's computed difficulty
+    (human_gap: its gap) and marks levels at chance and curves that collapsed. max_plots keeps
+    only the first figures in sorted order.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pruned = drops(df).assign(group=lambda f: level_group(f))
-    figures = pruned[LEVELS].drop_duplicates().sort_values(LEVELS).head(max_plots)
-    pruned = pruned.merge(figures, on=LEVELS)
-    keys = LEVELS + LINE + ["metric_name", "sparsity"]
+    figure_key = LEVELS if len(pruned[LEVELS].drop_duplicates()) <= MAX_FIGURES else GROUPED
+    figures = pruned[figure_key].drop_duplicates().sort_values(figure_key).head(max_plots)
+    pruned = pruned.merge(figures, on=figure_key)
+    keys = LEVELS + ["task", "difficulty_level", "metric_name", "sparsity"]
     curves = pd.concat(
         [seed_ci(pruned, value, keys).assign(value=value) for value, _, _ in PANELS],
         ignore_index=True,
@@ -98,8 +112,9 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
     curves = curves.merge(collapse(df), on=level + ["method", "scope", "transfer"], how="left")
     curves["at_chance"] = curves["at_chance"].eq(True)
     paths = []
-    for key, figure in curves.groupby(LEVELS, dropna=False, sort=True):
+    for key, figure in curves.groupby(figure_key, dropna=False, sort=True):
         path = out_dir / _file_name(key)
-        _draw(figure, " · ".join(_parts(key)), figure["metric_name"].iloc[0], path)
+        title = " · ".join(_parts(key[:-1] if figure_key == LEVELS else key))  # no transfer
+        _draw(figure, title, " / ".join(sorted(figure["metric_name"].unique())), path)
         paths.append(path)
     return paths

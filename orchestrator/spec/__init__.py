@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from orchestrator.spec.checks import check_offline
+from orchestrator.spec.checks import check_offline, with_fingerprints
 from orchestrator.spec.errors import SpecError, one_line
 from orchestrator.spec.schema import FileTask, GlueDirTask, Pruning, SweepSpec, task_ref
 from results.storage import read_bytes
@@ -25,6 +25,7 @@ __all__ = [
     "Pruning",
     "SpecError",
     "SweepSpec",
+    "load_saved_spec",
     "load_spec",
     "task_ref",
     "validate_spec",
@@ -34,6 +35,19 @@ __all__ = [
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file; raises SpecError with one line naming file and field."""
     path = str(path)
+    return validate_spec(_read(path), path)
+
+
+def load_saved_spec(path: str | Path) -> SweepSpec:
+    """A spec that `submit` saved (already checked), read without the files, models and
+    calibration it names: its tasks' content hashes are in it, so it reads on any machine."""
+    path = str(path)
+    # a spec saved before hashes were kept gets them from its files
+    return with_fingerprints(_schema(_read(path), path), path, keep=True)
+
+
+def _read(path: str) -> dict[str, Any]:
+    """The YAML mapping at `path`; SpecError with one line if it cannot be read or parsed."""
     try:
         text = read_bytes(path).decode()
     except OSError as e:
@@ -47,16 +61,20 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a sweep spec is a mapping of keys (name, models, tasks, ...)")
-    return validate_spec(data, path)
+    return data
 
 
 def validate_spec(data: dict[str, Any], path: str = "<spec>") -> SweepSpec:
     """Validate spec data (already parsed) and everything it names that can be checked offline."""
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as e:
-        raise SpecError(one_line(path, data, e, SweepSpec)) from None
-    spec = check_offline(spec, path)
+    spec = check_offline(_schema(data, path), path)
     if not spec.expand():
         raise SpecError(f"{path}: the grid is empty; check models, tasks, transfer and seeds")
     return spec
+
+
+def _schema(data: dict[str, Any], path: str) -> SweepSpec:
+    """The spec's keys checked against the schema; SpecError with one line naming the field."""
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(one_line(path, data, e, SweepSpec)) from None

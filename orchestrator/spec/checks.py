@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def check_offline(spec: SweepSpec, path: str) -> SweepSpec:
             problem = window_problem(model, length)
             if problem:
                 raise SpecError(f"{path}: pruning[{i}] ({pruning.method}): models[{j}] {problem}")
-    return _absolute_paths(spec)
+    return with_fingerprints(_absolute_paths(spec), path)
 
 
 def _calibration_problem(method: str, source: Any) -> str | None:
@@ -76,6 +77,25 @@ def _absolute_paths(spec: SweepSpec) -> SweepSpec:
         for t in spec.tasks
     ]  # fmt: skip
     return spec.model_copy(update={"storage": storage, "tasks": tasks})
+
+
+def with_fingerprints(spec: SweepSpec, path: str, keep: bool = False) -> SweepSpec:
+    """Each local-file task with its files' content hash, which its trial keys hold; `keep`: a
+    hash already there stays (a saved spec's, so that reading a sweep needs none of its files)."""
+    tasks = [
+        t if isinstance(t, str) or (keep and t.fingerprint)
+        else t.model_copy(update={"fingerprint": _fingerprint(_check_files(path, i, t))})
+        for i, t in enumerate(spec.tasks)
+    ]  # fmt: skip
+    return spec.model_copy(update={"tasks": tasks})
+
+
+def _fingerprint(ref: dict[str, Any]) -> str:
+    """Content hash of a local task's files (a changed file is a different trial)."""
+    digest = hashlib.sha256()
+    for key in ("train", "eval"):
+        digest.update(Path(ref[key]).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _check_evaluation_only(path: str, i: int, task: TaskDef, spec: SweepSpec) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from difficulty.axes import axis_levels
@@ -22,15 +20,16 @@ def expand(
     train: TrainConfig,
     models: list[str],
     tasks: list[dict[str, Any]],
+    fingerprints: dict[str, str],
     difficulty: tuple[str, list[float]],
     seeds: list[int],
     transfers: list[str],
     prunings: Prunings,
 ) -> list[TrialConfig]:
     """The trial grid; a mode that does not prune (`dense`) appears once per model × task ×
-    level × seed, not once per method and sparsity. `sweep`: sweep, results_dir, noop, cpus."""
+    level × seed, not once per method and sparsity. `sweep`: sweep, results_dir, noop, cpus;
+    `fingerprints`: each task's files' content hash by name ("" for a registered task)."""
     axis, levels = difficulty
-    fingerprints = {t["name"]: fingerprint(t) for t in tasks}
     common = dict(sweep, train=train, difficulty_axis=axis)
     trials = []
     grid = (
@@ -58,16 +57,6 @@ def expand(
             pruned = dict(point, method=method, scope=scope, pruning_options=options)
             trials += [TrialConfig(**pruned, sparsity=sparsity) for sparsity in sparsities]
     return trials
-
-
-def fingerprint(task: dict[str, Any]) -> str:
-    """Content hash of a local task's files (a changed file is a different trial)."""
-    if "train" not in task:
-        return ""
-    digest = hashlib.sha256()
-    for key in ("train", "eval"):
-        digest.update(Path(task[key]).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class FileTask(_Strict):
     languages: list[str] | None = Field(None, min_length=2, max_length=2)  # translation: src, tgt
     resource: float | None = Field(None, gt=0)  # translation: the pair's resource size
     max_new_tokens: int | None = Field(None, gt=0)  # generation cap for this task
+    fingerprint: str | None = None  # the files' content hash: set by validation, kept when saved
 
     @model_validator(mode="after")
     def _text_to_classify(self) -> FileTask:
@@ -63,8 +64,8 @@ class FileTask(_Strict):
         return self
 
     def ref(self) -> dict[str, Any]:
-        """The task as a trial sees it."""
-        return self.model_dump(exclude_none=True)
+        """The task as a trial sees it (its content hash goes to the trial on its own)."""
+        return self.model_dump(exclude_none=True, exclude={"fingerprint"})
 
 
 class GlueDirTask(_Strict):
@@ -72,11 +73,13 @@ class GlueDirTask(_Strict):
 
     name: str
     dir: str
+    fingerprint: str | None = None  # the files' content hash: set by validation, kept when saved
 
     @model_validator(mode="before")
     @classmethod
     def _only_name_and_dir(cls, data: Any) -> Any:
-        other = [k for k in data if k not in ("name", "dir")] if isinstance(data, dict) else []
+        allowed = ("name", "dir", "fingerprint")
+        other = [k for k in data if k not in allowed] if isinstance(data, dict) else []
         if other:
             raise PydanticCustomError(
                 "key_not_allowed",
@@ -309,5 +312,6 @@ class SweepSpec(_Strict):
                     for p in self.pruning
                     if not (searched and METHODS[p.method].sets_sparsity)]  # fmt: skip
         tasks = [task_ref(t) for t in self.tasks]
-        return expand(sweep, self.train, self.models, tasks, (axis, levels), seeds,
+        fingerprints = {t["name"]: getattr(s, "fingerprint", "") for t, s in zip(tasks, self.tasks)}
+        return expand(sweep, self.train, self.models, tasks, fingerprints, (axis, levels), seeds,
                       transfers, prunings)  # fmt: skip

@@ -1,7 +1,11 @@
+import itertools
+from pathlib import Path
+
 import numpy as np
+from matplotlib.figure import Figure
 
 from results.monotonicity import GRID
-from results.plots import plot_curves
+from results.plots import MAX_FIGURES, plot_curves
 from results.report import write_report
 from tests.results.test_monotonicity import HARD_LOSES_MORE, curve, levels, table
 
@@ -84,3 +88,39 @@ def test_no_ordering_verdict_when_a_level_is_at_chance_says_why(tmp_path):
     assert "left out of every ordering verdict: m · hard · gap 0.490, human 1." in text
     assert "No ordering verdict: no sparsity > 0 has two or more levels above chance" in text
     assert "harder levels lose more" not in text and "easier levels lose more" not in text
+
+
+def test_many_families_are_grouped_one_figure_per_model_and_method(tmp_path, monkeypatch):
+    families = list(itertools.product(("m1", "m2"), ("glue/rte", "glue/mrpc"), (0.1, 1.0),
+                                      ("magnitude", "random"), ("sparse", "dense_freeze")))  # fmt: skip
+    rows = []
+    for model, task, level, method, transfer in families:
+        fixed = dict(model=model, task=task, difficulty_level=level, method=method)
+        rows += [r for r in curve({0.5: 0.8, 0.9: 0.6}, 0.9, transfer=transfer, **fixed)
+                 if "sparsity" in r or transfer == "sparse"]  # fmt: skip
+    drawn = {}
+    savefig = Figure.savefig
+
+    def record(fig, path, *args, **kwargs):
+        legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes[1::2]]
+        drawn[Path(path).name] = list(zip((ax.get_title() for ax in fig.axes[::2]), legends))
+        savefig(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    # 2 models × 2 tasks × 2 methods × 2 transfers = 16 figures > MAX_FIGURES: 2 × 2 instead
+    paths = plot_curves(table(rows), tmp_path)
+    assert len(families) // 2 > MAX_FIGURES
+    assert (
+        sorted(p.name for p in tmp_path.glob("*.png"))
+        == sorted(drawn)
+        == sorted(p.name for p in paths)
+    )
+    assert len(paths) == 4
+    for model, task, level, method, transfer in families:
+        assert any(
+            f"{model} · {method} · global · {transfer} · relative" in title
+            and f"{task} (fraction of training data {level:g})" in legend
+            for panels in drawn.values()
+            for title, legend in panels
+        ), (model, task, level, method, transfer)
+    assert len(plot_curves(table(rows), tmp_path / "three", max_plots=3)) == 3
