@@ -114,3 +114,24 @@ def test_trackers_are_validated_off_by_default_and_not_in_trial_keys():
     assert [t.trial_key for t in tracked.expand()] == [
         t.trial_key for t in validate_spec(base).expand()
     ]
+
+
+def test_tracker_without_its_package_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "wandb" else find_spec(name, *a),
+    )
+    spec = tmp_path / "tracked.yaml"
+    spec.write_text(
+        json.dumps(
+            {**SPEC, "storage": str(tmp_path / "sweeps"), "trackers": ["tensorboard", "wandb"]}
+        )
+    )
+    assert main(["validate", str(spec)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"junkdna: {spec}: trackers[1] = 'wandb': needs the wandb package (pip install 'junkdna[trackers]')"
+    )
