@@ -127,7 +127,9 @@ class TrialRuns(Callback):
     result (`metric`) and end at once: an MLflow run, a W&B run, a TensorBoard directory with
     hparams per trial. Driving Tune's callbacks, rather than each tracker's client API, keeps
     their handling (run status, W&B's logging actor, parameter flattening, syncing to storage).
-    Trials skipped because they already had a row get no run; failed ones get a failed run.
+    Trials skipped because they already had a row get no run; failed ones get a failed run. A
+    tracker that cannot log a trial (a server down) costs a line on stderr, never the sweep; one
+    that cannot start (`setup`: a refused store) stops the sweep, with its error, before any trial.
     """
 
     def __init__(self, loggers: list[LoggerCallback], bundles: list) -> None:
@@ -159,9 +161,13 @@ class TrialRuns(Callback):
         if result["metric"] is not None:  # a failed trial measured nothing
             metrics["metric"] = result["metric"]
         for logger in self.loggers:
-            logger.log_trial_start(run)
-            logger.log_trial_result(1, run, metrics)
-            logger.log_trial_end(run, failed=result["status"] == "failed")
+            try:
+                logger.log_trial_start(run)
+                logger.log_trial_result(1, run, metrics)
+                logger.log_trial_end(run, failed=result["status"] == "failed")
+            except Exception as e:  # noqa: BLE001  (a sweep never fails for its tracker)
+                print(f"[junkdna] {type(logger).__name__} did not log trial {config['trial_key']}: "
+                      f"{last_line(str(e))}", file=sys.stderr)  # fmt: skip
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for logger in self.loggers:

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.spec import validate_spec
+from orchestrator.trackers import TRACKERS, Tracker
 from results.store import read_sweep
 from tests.orchestrator.test_driver import ray_local  # noqa: F401  (one local Ray per module)
 
@@ -105,6 +106,22 @@ def test_tensorboard_event_files_per_trial_in_the_sweep(tmp_path):
     for key in expected(rows):
         (run,) = tune.glob(f"run-*/{key}")
         assert list(run.glob("events.out.tfevents.*")), f"no event file in {run}"
+
+
+@pytest.mark.usefixtures("ray_local")
+def test_a_tracker_that_cannot_log_costs_a_line_not_the_sweep(tmp_path, capsys, monkeypatch):
+    from ray.tune.logger import LoggerCallback
+
+    class Unreachable(LoggerCallback):
+        def log_trial_result(self, iteration, trial, result):
+            raise ConnectionError("tracking server unreachable")
+
+    monkeypatch.setitem(
+        TRACKERS, "tensorboard", Tracker("tensorboardX", lambda sweep: Unreachable())
+    )
+    sweep(tmp_path, ["tensorboard"])  # every trial still has its row
+    err = capsys.readouterr().err
+    assert err.count("Unreachable did not log trial") == 4 and "tracking server unreachable" in err
 
 
 def test_trackers_are_validated_off_by_default_and_not_in_trial_keys():
