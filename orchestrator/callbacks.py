@@ -1,4 +1,5 @@
-"""The Tune callback of a sweep: one progress line for humans, and the tally of what happened.
+"""The Tune callbacks of a sweep: one progress line for humans, the tally of what happened, and
+one experiment-tracker run per trial (`trackers:` in the spec).
 
 Each Tune report is one finished junkdna trial (ok, failed after its retries, or skipped).
 A bundle that dies with its worker after all of Tune's retries leaves `failed` rows for its
@@ -11,13 +12,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
+from ray.tune.experiment import Trial
+from ray.tune.logger import LoggerCallback
+from ray.tune.result import TRAINING_ITERATION
 
 from results.store import has_row, write_trial
 from workers.config import TrialConfig
-from workers.record import failed_row
+from workers.record import failed_row, identity
 
 
 class Progress(Callback):
@@ -110,6 +115,79 @@ class Progress(Callback):
         self._show(force=True)
         if self.tty:
             print(file=sys.stderr)
+
+
+class TrialRuns(Callback):
+    """One run per junkdna trial in each tracker, written by Tune's own logger callbacks.
+
+    A Tune trial is a bundle of junkdna trials (orchestrator.driver), so Tune's logger callbacks
+    alone would make one run per bundle, its config {"bundle": i}. Here each reported junkdna
+    trial becomes a Tune `Trial` of its own (config: the row's identity columns and metric_name;
+    directory: <trial_key> in the Tune run's directory) that the callbacks start, give its one
+    result (`metric`) and end at once: an MLflow run, a W&B run, a TensorBoard directory with
+    hparams per trial. Driving Tune's callbacks, rather than each tracker's client API, keeps
+    their handling (run status, W&B's logging actor, parameter flattening, syncing to storage).
+    Trials skipped because they already had a row get no run; failed ones get a failed run. A
+    tracker that cannot log a trial (a server down) costs a line on stderr, never the sweep; one
+    that cannot start (`setup`: a refused store) stops the sweep, with its error, before any trial.
+    """
+
+    def __init__(self, loggers: list[LoggerCallback], bundles: list) -> None:
+        self.loggers = loggers
+        self.bundles = bundles
+        self.configs: dict[str, dict[str, Any]] = {}  # trial_key -> tracked config, per bundle
+
+    def setup(self, **info: Any) -> None:
+        for logger in self.loggers:
+            logger.setup(**info)
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
+        if result["skipped"]:
+            return
+        config = {**self._config(trial.config["bundle"], result["trial_key"]),
+                  "metric_name": result["metric_name"]}  # fmt: skip
+        run = Trial(
+            trial.trainable_name,
+            config=config,
+            evaluated_params=config,
+            storage=trial.storage,
+            trial_name_creator=lambda _: run_name(config),
+            trial_dirname_creator=lambda _: config["trial_key"],
+            stub=True,
+        )
+        run.init_local_path()  # <trial_key> beside the bundle's directory, not the bundle's own
+        Path(run.local_path).mkdir(parents=True, exist_ok=True)  # W&B's logging actor runs there
+        metrics = {TRAINING_ITERATION: 1}
+        if result["metric"] is not None:  # a failed trial measured nothing
+            metrics["metric"] = result["metric"]
+        for logger in self.loggers:
+            try:
+                logger.log_trial_start(run)
+                logger.log_trial_result(1, run, metrics)
+                logger.log_trial_end(run, failed=result["status"] == "failed")
+            except Exception as e:  # noqa: BLE001  (a sweep never fails for its tracker)
+                print(f"[junkdna] {type(logger).__name__} did not log trial {config['trial_key']}: "
+                      f"{last_line(str(e))}", file=sys.stderr)  # fmt: skip
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        for logger in self.loggers:
+            logger.on_experiment_end(trials, **info)  # W&B: wait for the uploads
+
+    def _config(self, bundle: int, key: str) -> dict[str, Any]:
+        if key not in self.configs:
+            for config in self.bundles[bundle]:
+                trial = TrialConfig.from_dict(config)
+                row = identity(trial)
+                row.pop("started_at")
+                self.configs[trial.trial_key] = row
+        return self.configs.pop(key)
+
+
+def run_name(config: dict[str, Any]) -> str:
+    """A tracker run's name: what varies across a sweep's trials."""
+    return (f"{config['model']} {config['task']} {config['difficulty_axis']}="
+            f"{config['difficulty_level']:g} {config['method']}@{config['sparsity']:g} "
+            f"{config['transfer']} seed={config['seed']}")  # fmt: skip
 
 
 def _error_text(trial: Any) -> str:

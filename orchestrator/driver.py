@@ -194,6 +194,10 @@ def _pending_limit(spec: SweepSpec) -> int:
     return pending_limit(per_trial, nodes, cluster)
 
 
+# a Tune report per trial: its status for Progress, its metric for the trackers (TrialRuns)
+REPORTED = ("trial_key", "status", "error", "skipped", "ready_s", "metric_name", "metric")
+
+
 def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
     """The Tune trainable: run one bundle's trials in turn, one Tune report per trial."""
     from ray import tune
@@ -202,7 +206,7 @@ def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
 
     for trial in bundles[config["bundle"]]:
         out = run_with_retries(trial, retries)
-        tune.report({k: out.get(k) for k in ("trial_key", "status", "error", "skipped", "ready_s")})
+        tune.report({k: out.get(k) for k in REPORTED})
 
 
 def _connect(address: str | None) -> None:
@@ -270,6 +274,7 @@ def run_sweep(
     from ray import tune
 
     from orchestrator.callbacks import Progress
+    from orchestrator.trackers import tracker_callbacks
 
     _connect(address)
     warning = unused_gpus_warning(spec, _cluster_gpus())
@@ -299,7 +304,7 @@ def run_sweep(
             failure_config=tune.FailureConfig(max_failures=spec.retries),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, *tracker_callbacks(spec.trackers, spec.name, work)],
         ),
     )
     saved = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")

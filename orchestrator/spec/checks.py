@@ -1,8 +1,10 @@
-"""Offline checks beyond the schema: tasks resolve and their files exist, calibration, models."""
+"""Offline checks beyond the schema: tasks resolve and their files exist, calibration, models,
+trackers' packages."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from difficulty.tasks import CLASSIFICATION
 from orchestrator.model_check import model_problem, window_problem
 from orchestrator.spec.errors import SpecError
 from orchestrator.spec.schema import GlueDirTask, SweepSpec, Task, task_ref
+from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
 from workers.transfer_modes import TRANSFER_MODES
@@ -35,6 +38,11 @@ def check_offline(spec: SweepSpec, path: str) -> SweepSpec:
                 raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
     for i, task in enumerate(resolved):
         _check_evaluation_only(path, i, task, spec)
+    for i, name in enumerate(spec.trackers):
+        package = TRACKERS[name].package
+        if importlib.util.find_spec(package) is None:
+            raise SpecError(f"{path}: trackers[{i}] = {name!r}: needs the {package} package "
+                            "(pip install 'junkdna[trackers]')")  # fmt: skip
     for i, pruning in enumerate(spec.pruning):
         if not METHODS[pruning.method].needs_calibration:
             continue

@@ -23,6 +23,7 @@ from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.search import DENSE, SearchSpace, confirmation_seeds
 from orchestrator.spec.grid import Curve, curves, expand
+from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS, NOT_A_MASK
 from workers.config import TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
@@ -224,6 +225,8 @@ class SweepSpec(_Strict):
     retries: int = Field(2, ge=0)
     noop: bool = False
     search: Search | None = None  # instead of sparsities: an adaptive search per curve
+    # experiment trackers, one run per trial (orchestrator.trackers); not in the trial keys
+    trackers: list[Literal[tuple(TRACKERS)]] = []  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod

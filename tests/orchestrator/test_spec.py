@@ -35,6 +35,7 @@ BAD = {
     "missing data file": ("name: t\nmodels: [m]\ntasks: [{name: r, train: nope.tsv, eval: nope.tsv, "
                           "text: s}]\n", "tasks[0].train = 'nope.tsv': no such file"),
     "not a mapping": ("- a\n- b\n", "a sweep spec is a mapping"),
+    "unknown tracker": (BASE + "trackers: [mlflow, tensorbored]\n", "trackers[1] = 'tensorbored': allowed: 'mlflow', 'wandb' or 'tensorboard'"),
 }  # fmt: skip
 
 
