@@ -23,7 +23,7 @@ def ok(key: str, skipped: bool = False) -> dict:
 
 
 def failed(key: str) -> dict:
-    return {"trial_key": key, "status": "failed", "error": "ValueError: bad"}
+    return {"trial_key": key, "status": "failed", "error": "ValueError: bad", "skipped": False}
 
 
 def test_the_line_counts_done_running_failed_pending_and_the_eta():
