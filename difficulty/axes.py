@@ -5,6 +5,9 @@ rows and labels (`apply`, on a small Dataset of labels and row indices), the tok
 (`max_length`), the prompt of an evaluation-only task (`prompt`), or take its levels from each
 task instead of the spec (`task_levels`); `check` refuses a task the axis cannot serve. The
 analysis reads `harder_when`, `cross_task` and `label` from the same record.
+
+Over 300 lines on purpose: the registry's point is that every axis is one record in this
+file (nine of them, each with the small functions it names), so a reader opens one file.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Outputs: `classify` (a classifier's logits against labels; one column = regressi
 options against (options, correct indexes)) and `translate` (translations against one reference
 each). Inputs are numpy arrays and Python lists; scipy, sklearn and sacrebleu are imported by the
 functions that use them, so the registry imports light.
+
+Over 300 lines on purpose: every metric of every task kind is one record here, so that
+evaluation and analysis read one registry; splitting it by kind would scatter the facts.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ per bundle, a worker keeps its cached model across the bundle, and the driver's 
 small at 10,000+ trials. The trial configs travel once through Ray's object store
 (`tune.with_parameters`); Tune's own configs hold only a bundle index. The results store, not
 Tune's experiment state, is the record of what is done.
+
+Over 300 lines on purpose: everything between the spec and Ray Tune (bundling, pending
+limit, compaction during a run, the GPU warning) in one place, the only module that runs Tune.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ it buys: at seed noise 0.01-0.02 the 1% breaking point is often one grid step of
 done, because 1% of 0.9 is about the standard error of a 3-seed mean).
 
 Pure Python: the driver turns `Probe`s into trials and their results into `observe` calls.
+
+Over 300 lines on purpose: one state machine (bisection, contradictions, confirmation,
+replay) whose parts share invariants; split, each half would need the other to be read.
 """
 
 from __future__ import annotations

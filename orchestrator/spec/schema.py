@@ -1,4 +1,8 @@
-"""The sweep spec's shape: pydantic models of every key, with their defaults and allowed values."""
+"""The sweep spec's shape: pydantic models of every key, with their defaults and allowed values.
+
+Over 300 lines on purpose: one pydantic model per block of the spec, each with its own
+validators; the cross-field checks live in checks.py, expansion in grid.py.
+"""
 
 from __future__ import annotations
 
