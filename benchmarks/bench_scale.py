@@ -12,6 +12,10 @@ The S3 server (moto, tests/s3_server.py) counts every request it serves by kind.
   real trials writing rows, Tune's own state on S3 too, the compaction after the run), its
   requests per trial and the driver's peak RSS; then `status`, `results query` and
   `results table` as a user runs them (fresh processes, wall time including start-up).
+
+`--llm` runs the worker half instead, for a ~1B LLaMA on the CPU: host memory per worker and
+the per-trial restore (benchmarks/bench_restore.py), and the forward passes per SparseGPT and
+Wanda mask set (benchmarks/bench_calibration.py; the counts do not depend on the width).
 """
 
 from __future__ import annotations
@@ -138,9 +142,15 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20_000)
     parser.add_argument("--before", type=int, help="trials of the old path (default: --trials)")
     parser.add_argument("--driver", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--llm", action="store_true", help="the worker half: ~1B LLaMA on CPU")
     args = parser.parse_args()
     if args.driver:
         return drive(args.driver)
+    if args.llm:
+        for bench in ("bench_restore.py", "bench_calibration.py"):
+            subprocess.run([sys.executable, str(ROOT / "benchmarks" / bench)], check=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+        return None
     server = S3Server()
     os.environ.update(server.env())
     server.create_bucket(BUCKET)
