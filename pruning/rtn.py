@@ -13,9 +13,8 @@ import torch
 from torch import nn
 
 from pruning.errors import PruningError
+from pruning.methods import RTN_BITS as BITS
 from pruning.selection import linear_layers, out_by_in, prunable_parameters
-
-BITS = (8, 4, 3, 2)
 
 
 def rtn_dequantized(rows: torch.Tensor, bits: int) -> torch.Tensor:
