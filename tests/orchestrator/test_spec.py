@@ -229,3 +229,11 @@ def test_quantization_trials_one_per_bit_width_and_mode_keys_apart_from_pruning(
     per_row = validate_spec({**SPEC, "transfer": ["none"], "pruning": [], "quantization": [
         {"method": "rtn", "bits": [4], "group_size": None}]})  # fmt: skip
     assert [(t.scope, t.pruning_options) for t in per_row.expand()] == [("row", {})]
+
+
+def test_the_pruning_vs_quantization_example_runs_each_trial_once():
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "pruning-vs-quantization.yaml")
+    trials = spec.expand()
+    quantized = [t for t in trials if t.bits is not None]
+    assert len(quantized) == 2 * 2 * 4 and {t.transfer for t in quantized} == {"lora"}
+    assert len(trials) == 2 * 2 * (1 + 4 + 5 + 4) and len(spec.equivalents()) == 4
