@@ -44,7 +44,7 @@ def _summary(spec: SweepSpec) -> str:
     ]
     merged = len(spec.equivalents())
     if merged:
-        lines.insert(-1, f"  run once    {merged} trials at sparsity 0 are the dense trial")
+        lines.insert(-1, f"  run once    at sparsity 0, the dense trial stands for {merged} more")
     return "\n".join(lines)
 
 
