@@ -232,7 +232,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from orchestrator.search_driver import breaking_points, planned
     from results import breaking_points as bp
-    from results.compression import compare, quantized, section, split, verdict_lines
+    from results.compression import NO_COMPARISON, compare, quantized, section, split, verdict_lines
     from results.report import verdicts, write_report
 
     sweep_dir = locate(args.sweep)
@@ -269,7 +269,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         with report.open("a") as f:
             f.write("\n" + section(rows) + "\n")
         print("pruning vs quantization (how monotone the difficulty effect is):")
-        print("\n".join(verdict_lines(compare(rows))) or "  no levels that both ran")
+        print("\n".join(verdict_lines(compare(rows))) or f"  {NO_COMPARISON}")
     plots = sorted(out.glob("*.png"))
     print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
     return 0

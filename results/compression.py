@@ -26,6 +26,10 @@ EQUIVALENT = ["trial_key", "method", "scope", "transfer", "sparsity"]
 """What differs between a trial and the one run for it: its identity in the grid."""
 POINT = mono.REFERENCE[:4]  # model, task, axis, level
 SUMMARY = mono.LEVELS + ["compression", "at"]
+NO_COMPARISON = (
+    "no verdict: no two levels above chance that both pruning and quantization ran "
+    "(a level at chance is left out of every ordering)"
+)
 
 
 def with_equivalents(rows: pd.DataFrame, equivalents: pd.DataFrame) -> pd.DataFrame:
@@ -64,13 +68,11 @@ def _on_common_points(pruning: pd.DataFrame, quantization: pd.DataFrame):
 
 
 def _summary(rows: pd.DataFrame, compression: str, at: str) -> pd.DataFrame:
-    """Per set of levels compared: difficulty order counts, mean ρ, curves falling monotonically."""
-    order = mono.difficulty_order(rows)
-    if order.empty:
+    """Per set of levels compared: results.monotonicity's difficulty summary (order counts, ρ
+    over seeds, verdict) and how many of its curves fall monotonically with compression."""
+    summary = mono.difficulty_summary(rows)
+    if summary.empty:
         return pd.DataFrame(columns=SUMMARY)
-    summary = mono.difficulty_summary(order)
-    rho = order.groupby(mono.LEVELS, dropna=False)["spearman_rho"].mean().rename("mean_rho")
-    summary = summary.merge(rho.reset_index(), on=mono.LEVELS, how="left")
     curves = mono.monotonicity(rows)
     falling = curves.assign(falls=curves["verdict"] == "monotone: metric falls with sparsity")
     falling = falling.assign(group=mono.level_group(falling)).groupby(mono.LEVELS, dropna=False)
@@ -86,12 +88,14 @@ def compare(rows: pd.DataFrame) -> pd.DataFrame:
     pruning, quantization = _on_common_points(*split(mono.ok_rows(rows)))
     if quantization.empty:
         return pd.DataFrame(columns=SUMMARY)
-    # sparsity 0 compares nothing (every level loses 0); a bit width is placed on the sparsity
-    # axis of the statistics as -bits: only its order counts, fewer bits = more compression
-    pruning = pruning[(pruning["transfer"] == "dense") | (pruning["sparsity"] > 0)]
+    # a bit width takes the place of sparsity in the statistics as the share of a 32-bit
+    # weight's bits it removes (8 bits: 0.75, 2 bits: 0.9375): only its order counts, fewer
+    # bits = more compression; sparsity 0 compares nothing and is left out of both
     widths = sorted(quantization["bits"].dropna().astype(int).unique(), reverse=True)
     sparsities = sorted(pruning.loc[pruning["transfer"] != "dense", "sparsity"].unique())
-    quantization = quantization.assign(sparsity=-quantization["bits"].fillna(0))
+    sparsities = [s for s in sparsities if s > 0]
+    removed = 1 - quantization["bits"] / 32
+    quantization = quantization.assign(sparsity=removed.where(quantization["bits"].notna(), 0.0))
     return pd.concat(
         [_summary(pruning, "pruning", "sparsity " + ", ".join(f"{s:g}" for s in sparsities)),
          _summary(quantization, "quantization", "bits " + ", ".join(map(str, widths)))],
@@ -100,18 +104,10 @@ def compare(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _verdict(r: pd.Series) -> str:
-    unit = "sparsities" if r["compression"] == "pruning" else "bit widths"
-    harder, easier, n = r["n_harder_loses_more"], r["n_easier_loses_more"], r["n_sparsities"]
-    if harder > easier:
-        order = f"harder levels lose more at {harder}/{n} {unit}"
-    elif easier > harder:
-        order = f"reversed: easier levels lose more at {easier}/{n} {unit}"
-    else:
-        order = f"no consistent order across {n} {unit}"
-    return (
-        f"{order} (mean Spearman ρ {number(r['mean_rho'], 2)}); "
-        f"{r['n_falling']:.0f}/{r['n_curves']:.0f} curves fall monotonically"
-    )
+    order = r["verdict"]
+    if r["compression"] == "quantization":
+        order = order.replace(" sparsities", " bit widths")
+    return f"{order}; {r['n_falling']:.0f}/{r['n_curves']:.0f} curves fall monotonically"
 
 
 def verdict_lines(comparison: pd.DataFrame) -> list[str]:
@@ -149,7 +145,7 @@ def section(rows: pd.DataFrame) -> str:
             "On the tasks and levels both ran: at each sparsity > 0 (pruning) and each bit width "
             "(quantization, fewer bits = more compression), Spearman ρ between hardness and "
             "mean drop (% of dense) over the levels; curves: metric vs compression per level.",
-            "\n".join(lines) or "No quantization rows next to pruning rows on the same levels.",
+            "\n".join(lines) or NO_COMPARISON[0].upper() + NO_COMPARISON[1:] + ".",
             "Metric by level × bit width (mean over seeds; measured distinct values per group):",
             quantization_table(rows),
         ]

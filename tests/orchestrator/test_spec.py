@@ -236,4 +236,4 @@ def test_the_pruning_vs_quantization_example_runs_each_trial_once():
     trials = spec.expand()
     quantized = [t for t in trials if t.bits is not None]
     assert len(quantized) == 2 * 2 * 4 and {t.transfer for t in quantized} == {"lora"}
-    assert len(trials) == 2 * 2 * (1 + 4 + 5 + 4) and len(spec.equivalents()) == 4
+    assert len(trials) == 2 * 2 * (1 + 3 + 4) and len(spec.equivalents()) == 4
