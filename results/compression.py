@@ -74,7 +74,9 @@ def _summary(rows: pd.DataFrame, compression: str, at: str) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame(columns=SUMMARY)
     curves = mono.monotonicity(rows)
-    falling = curves.assign(falls=curves["verdict"] == "monotone: metric falls with sparsity")
+    # "monotone: metric falls with sparsity", possibly followed by "; collapsed at s"
+    falls = curves["verdict"].str.startswith("monotone: metric falls with sparsity")
+    falling = curves.assign(falls=falls)
     falling = falling.assign(group=mono.level_group(falling)).groupby(mono.LEVELS, dropna=False)
     falling = falling.agg(n_curves=("falls", "size"), n_falling=("falls", "sum")).reset_index()
     summary = summary.merge(falling, on=mono.LEVELS, how="left")
