@@ -32,6 +32,11 @@ def _summary(spec: SweepSpec) -> str:
         f"  difficulty  {axis}: {', '.join(f'{x:g}' for x in levels) or _own_levels(trials)}",
         f"  pruning     {', '.join(f'{p.method}/{p.scope}' for p in spec.pruning)}"
         + (_search_line(spec) if spec.search else f" at {', '.join(map(_g, spec.sparsities))}"),
+        *[
+            f"  quantize    {q.method}/{q.scope}{f' of {q.group_size}' if q.group_size else ''}"
+            f" at {', '.join(map(str, q.bits))} bits under {', '.join(q.transfers(spec.transfer))}"
+            for q in spec.quantization
+        ],
         f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
         f"  seeds       {', '.join(map(str, spec.seeds))}",
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
@@ -40,6 +45,9 @@ def _summary(spec: SweepSpec) -> str:
         *(_search_counts(spec) if spec.search else []),
         f"{len(trials)} trials",  # in search mode: those known before it (the last line: a count)
     ]
+    merged = len(spec.equivalents())
+    if merged:
+        lines.insert(-1, f"  run once    at sparsity 0, the dense trial stands for {merged} more")
     return "\n".join(lines)
 
 
@@ -190,10 +198,29 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
-def _frame(sweep_dir: str):
+def _rows(sweep_dir: str):
+    """The sweep's rows as the analysis reads them: also a row for each trial the grid ran as
+    another (sparse at sparsity 0 as dense: its point, from the dense row), and quantization
+    rows beside pruning ones. The one place tables and reports load rows."""
+    import pandas as pd
+
+    from results.compression import EQUIVALENT, with_equivalents
     from results.store import read_sweep
 
-    return read_sweep(f"{sweep_dir}/results").table.to_pandas()
+    rows = read_sweep(f"{sweep_dir}/results").table.to_pandas()
+    equivalents = pd.DataFrame(
+        [[getattr(t, c) for c in EQUIVALENT] + [same.trial_key]
+         for t, same in stored_spec(sweep_dir).equivalents()],
+        columns=EQUIVALENT + ["same_as"],
+    )  # fmt: skip
+    return with_equivalents(rows, equivalents)
+
+
+def _frame(sweep_dir: str):
+    """The pruning rows (dense included) of `_rows`: what tables and the pruning report read."""
+    from results.compression import split
+
+    return split(_rows(sweep_dir))[0]
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -208,11 +235,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from orchestrator.search_driver import breaking_points, planned
     from results import breaking_points as bp
+    from results.compression import NO_COMPARISON, compare, quantized, section, split, verdict_lines
     from results.report import verdicts, write_report
 
     sweep_dir = locate(args.sweep)
     spec = stored_spec(sweep_dir)
-    frame = _frame(sweep_dir)
+    rows = _rows(sweep_dir)
+    frame = split(rows)[0]
     expected = pd.DataFrame(
         [
             {
@@ -225,7 +254,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 "sparsity": t.sparsity,
                 "seed": t.seed,
             }  # fmt: skip
-            for t in planned(spec, set(frame["trial_key"]))
+            for t in planned(spec, set(rows["trial_key"]))
+            if t.bits is None  # the pruning report's grid; quantization: results.compression
         ]
     )
     # a sweep on object storage gets its report in ./<name>-analysis (plots are local files)
@@ -238,6 +268,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         with report.open("a") as f:
             f.write("\n" + bp.section(points))
         print("breaking points (adaptive search):\n" + "\n".join(bp.lines(points)))
+    if quantized(rows).any():  # pruning vs quantization, appended to the report
+        with report.open("a") as f:
+            f.write("\n" + section(rows) + "\n")
+        print("pruning vs quantization (how monotone the difficulty effect is):")
+        print("\n".join(verdict_lines(compare(rows))) or f"  {NO_COMPARISON}")
     plots = sorted(out.glob("*.png"))
     print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
     return 0

@@ -165,9 +165,13 @@ def check_sparsity(sparsity: object) -> float:
 METHODS: dict[str, Method] = {}
 """The registered methods by name, in registration order."""
 
+RTN_BITS = (8, 4, 3, 2)
+"""The bit widths round-to-nearest quantization (pruning.rtn) supports."""
+
 NOT_A_MASK = {
-    "rtn": "rtn (round-to-nearest quantization) quantizes and makes no mask: call "
-    "pruning.quantize_rtn(model, bits); it cannot run as a sweep trial yet"
+    "rtn": "rtn (round-to-nearest quantization) quantizes and makes no mask: in a sweep, "
+    "write it under quantization: [{method: rtn, bits: [8, 4, 3, 2], group_size: 128}]; "
+    "in code, call pruning.quantize_rtn(model, bits, group_size)"
 }
 """Names of the pruning library that are no mask method, and what to do instead."""
 

@@ -56,6 +56,11 @@ COLUMNS = (
     Column("versions", pa.struct([(name, pa.string()) for name in VERSIONS])),
     # JSON object of every metric the task computes; added within v1 (older files read null)
     Column("metrics", pa.string(), None),
+    # quantization trials (v2): the bit width (null for pruning and dense rows), and the mean
+    # number of distinct values per quantization group measured on the quantized tensors
+    # (<= 2^bits: the weights are on the grid; null for pruning and dense rows)
+    Column("bits", pa.int64(), since=2),
+    Column("actual_levels", pa.float64(), None, since=2),
 )
 
 SCHEMA_VERSION = str(max(column.since for column in COLUMNS))

@@ -77,6 +77,7 @@ class TrialConfig:
     noop: bool = False
     cpus: float = 1.0
     gpus: float = 0.0  # resources.gpu: > 0 runs on CUDA (and fails without it), 0 on the CPU
+    bits: int | None = None  # a quantization trial's bit width (method rtn); None: pruning, dense
 
     @property
     def task_name(self) -> str:
@@ -113,6 +114,8 @@ class TrialConfig:
         for name in GENERATION_FIELDS:
             if getattr(self.train, name) is None:
                 identity["train"].pop(name)
+        if self.bits is None:  # not a quantization trial: the keys of pruning trials stay
+            identity.pop("bits")
         revision = METHODS[self.method].revision if self.method in METHODS else 1
         if revision > 1:  # a method whose algorithm changed: not the earlier algorithm's rows
             identity["revision"] = revision

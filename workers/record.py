@@ -38,6 +38,7 @@ def identity(trial: TrialConfig) -> dict[str, Any]:
         if trial.pruning_options.get("targets") == "all"
         else trial.scope,
         "sparsity": trial.sparsity,
+        "bits": trial.bits,
         "transfer": trial.transfer,
         "seed": trial.seed,
         "started_at": datetime.now(timezone.utc),

@@ -20,6 +20,9 @@ class TransferMode:
     same_as_dense_at_zero: bool  # at sparsity 0 the trial is exactly the dense one
     evaluation_only: bool  # serves the evaluation-only task kinds (qa, multiple choice, ...)
     adapters: bool = False  # trains LoRA adapters: train.lora_* apply
+    # a quantized base stays on its quantization grid: nothing trains it (none), or it is frozen
+    # under adapters (lora, as QLoRA); the modes that train the base weights would leave the grid
+    keeps_quantization: bool = False
 
 
 TRANSFER_MODES: dict[str, TransferMode] = {
@@ -29,8 +32,10 @@ TRANSFER_MODES: dict[str, TransferMode] = {
         TransferMode("sparse", True, True, True, True, evaluation_only=False),
         TransferMode("dense_freeze", True, True, True, True, evaluation_only=False),
         TransferMode("sparse_to_dense", True, True, False, True, evaluation_only=False),
-        TransferMode("lora", True, True, True, False, evaluation_only=False, adapters=True),
-        TransferMode("none", False, True, True, False, evaluation_only=True),
+        TransferMode(
+            "lora", True, True, True, False, False, adapters=True, keeps_quantization=True
+        ),
+        TransferMode("none", False, True, True, False, True, keeps_quantization=True),
     )
 }
 """The transfer modes by name, as specs and result rows spell them."""

@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from difficulty.tasks import CLASSIFICATION
-from pruning import measure_sparsity, prunable_parameters
+from pruning import measure_sparsity, prunable_parameters, quantize_rtn
+from pruning.rtn import levels_per_group
 from results.store import has_row, write_trial
 from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
@@ -50,12 +51,33 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def prune(model: torch.nn.Module, trial: TrialConfig, device: torch.device):
-    """The trial's masks, applied as its transfer mode says; (masks, after-step constraint, s)."""
+    """The trial's masks (or, for a quantization trial, its weights rounded to their grid, no
+    masks), applied as its transfer mode says; (compressed tensors' names, constraint, s)."""
     clock = time.perf_counter()
     model.to(device)  # calibration (wanda, sparsegpt) runs where the model does
-    masks = cache.masks(model, trial) if TRANSFER_MODES[trial.transfer].prunes else {}
+    if trial.bits is not None:
+        options = trial.pruning_options
+        names = quantize_rtn(model, trial.bits, options.get("group_size"),
+                             options.get("include"), options.get("exclude"))  # fmt: skip
+        masks = {}
+    else:
+        masks = cache.masks(model, trial) if TRANSFER_MODES[trial.transfer].prunes else {}
+        names = list(masks)
     after_step = transfer.prepare(model, masks, trial.transfer, trial.train)
-    return masks, after_step, time.perf_counter() - clock
+    return names, after_step, time.perf_counter() - clock
+
+
+def measure(model: torch.nn.Module, trial: TrialConfig, names: list[str]) -> dict[str, float]:
+    """actual_sparsity (and actual_levels, quantization) over the compressed tensors as they are
+    now; under lora: the frozen base, not merged with the adapters (a merged weight is dense)."""
+    measured = transfer.base_names(model, names) or list(prunable_parameters(model))
+    if trial.bits is None:
+        return {"actual_sparsity": measure_sparsity(model, measured)}
+    group_size = trial.pruning_options.get("group_size")
+    return {
+        "actual_sparsity": measure_sparsity(model, measured),
+        "actual_levels": levels_per_group(model, measured, group_size),
+    }
 
 
 def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str, Any]:
@@ -67,7 +89,7 @@ def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str
     )  # loaded once per worker
     ready_s = time.perf_counter() - clock
 
-    masks, after_step, prune_s = prune(model, trial, device)
+    names, after_step, prune_s = prune(model, trial, device)
 
     def score() -> float:  # per-epoch evaluation (train.eval_each_epoch); its time is in train_s
         return evaluate(model, data.eval, data.metric, trial.train.eval_batch_size)[1]
@@ -85,14 +107,11 @@ def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str
     )
     eval_s = time.perf_counter() - clock
 
-    # measured on the pruned tensors as they are; under lora: the frozen base, not merged with
-    # the adapters (a merged weight is dense)
-    measured = transfer.base_names(model, list(masks)) or list(prunable_parameters(model))
     return dict(
         metric_name=metric_name,
         metric=metric,
         metrics=_json(metrics),
-        actual_sparsity=measure_sparsity(model, measured),
+        **measure(model, trial, names),
         n_train=len(data.train["labels"]),
         n_eval=len(data.eval["labels"]),
         prune_s=prune_s,
@@ -110,9 +129,9 @@ def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, A
     model = cache.language_model(trial.model, cache.task_def(trial).kind, device, trial.train.dtype)
     ready_s = time.perf_counter() - clock
 
-    masks, _, prune_s = prune(model, trial, device)
-    pruned = list(masks) or list(prunable_parameters(model))
-    del masks  # evaluation gets the accelerator's memory (the cache keeps a CPU copy)
+    # the masks are gone once applied: evaluation gets the accelerator's memory (the cache
+    # keeps a CPU copy)
+    names, _, prune_s = prune(model, trial, device)
 
     clock = time.perf_counter()
     tokenizer = cache.tokenizer(trial.model)
@@ -122,7 +141,7 @@ def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, A
         metric_name=metric_name,
         metric=metric,
         metrics=_json(metrics),
-        actual_sparsity=measure_sparsity(model, pruned),
+        **measure(model, trial, names),
         n_eval=len(prompts.contexts),
         prune_s=prune_s,
         eval_s=eval_s,

@@ -15,7 +15,7 @@ from difficulty.files import file_format
 from difficulty.tasks import CLASSIFICATION
 from orchestrator.model_check import model_problem, window_problem
 from orchestrator.spec.errors import SpecError
-from orchestrator.spec.schema import GlueDirTask, SweepSpec, Task, task_ref
+from orchestrator.spec.schema import GlueDirTask, Quantization, SweepSpec, Task, task_ref
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
@@ -31,6 +31,8 @@ def check_offline(spec: SweepSpec, path: str) -> SweepSpec:
         problem = _calibration_problem(pruning.method, pruning.options.get("calibration"))
         if problem:
             raise SpecError(f"{path}: pruning[{i}] ({pruning.method}): {problem}")
+    for i, quantization in enumerate(spec.quantization):
+        _check_quantized_transfer(path, i, quantization, spec.transfer)
     resolved = [_check_task(path, i, task, spec.difficulty) for i, task in enumerate(spec.tasks)]
     for i, model in enumerate(spec.models):
         if model not in PACKAGED_MODELS and re.match(r"^(\.{0,2}/|~)", model):
@@ -75,6 +77,24 @@ def _calibration_problem(method: str, source: Any) -> str | None:
     return None
 
 
+def _check_quantized_transfer(
+    path: str, i: int, quantization: Quantization, sweep: list[str]
+) -> None:
+    """A quantization runs only under the modes that keep its weights on their grid."""
+    allowed = [name for name, mode in TRANSFER_MODES.items() if mode.keeps_quantization]
+    for j, name in enumerate(quantization.transfer or sweep):
+        if TRANSFER_MODES[name].keeps_quantization or (
+            name == "dense" and not quantization.transfer
+        ):
+            continue
+        field = f"quantization[{i}].transfer[{j}]" if quantization.transfer else f"transfer[{j}]"
+        raise SpecError(
+            f"{path}: {field} = {name!r}: {quantization.method} quantization runs only where "
+            f"the quantized weights stay on their grid; allowed: {', '.join(allowed)} "
+            f"(give quantization[{i}].transfer its own list)"
+        )
+
+
 def _absolute_paths(spec: SweepSpec) -> SweepSpec:
     """Local paths made absolute: Ray runs trials in other directories (and on other nodes)."""
     storage = spec.storage if is_uri(spec.storage) else str(Path(spec.storage).resolve())
@@ -110,7 +130,8 @@ def _check_evaluation_only(path: str, i: int, task: TaskDef, spec: SweepSpec) ->
     """An evaluation-only task runs without fine-tuning, on models that can do it."""
     if task.kind == CLASSIFICATION:
         return
-    trained = [t for t in spec.transfer if not TRANSFER_MODES[t].evaluation_only]
+    modes = [*spec.transfer, *(t for q in spec.quantization for t in q.transfers(spec.transfer))]
+    trained = [t for t in modes if not TRANSFER_MODES[t].evaluation_only]
     if trained:
         raise SpecError(
             f"{path}: tasks[{i}] ({task.name}) is a {task.kind} task, evaluated without "

@@ -1,9 +1,17 @@
-"""Grid expansion: a validated SweepSpec becomes its list of TrialConfigs."""
+"""Grid expansion: a validated SweepSpec becomes its list of TrialConfigs.
+
+A trial that computes exactly what another does is run once, under the other's name: at
+sparsity 0, a mode that is `same_as_dense_at_zero` (sparse, dense_freeze, sparse_to_dense) is
+the `dense` trial. `equivalents` lists such pairs, so that the analysis can show the point of
+each mode at sparsity 0 from the dense row (results.compression.with_equivalents).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +21,39 @@ from workers.transfer_modes import TRANSFER_MODES
 
 Prunings = list[tuple[str, str, dict[str, Any], list[float]]]
 """Each pruning of a sweep: method, scope, options as written, the sparsities it runs at."""
+Quantizations = list[tuple[str, str, dict[str, Any], list[int], list[str]]]
+"""Each quantization of a sweep: method, scope, options as written, bit widths, transfer modes."""
 
 
-def expand(
+def expand(*args: Any, **kwargs: Any) -> list[TrialConfig]:
+    """The trial grid (arguments: `grid`), each trial once: a trial equivalent to another
+    (`same_trial`) is replaced by it, in the first place either appears."""
+    trials: dict[str, TrialConfig] = {}
+    for trial in grid(*args, **kwargs):
+        same = same_trial(trial)
+        trials.setdefault(same.trial_key, same)
+    return list(trials.values())
+
+
+def equivalents(*args: Any, **kwargs: Any) -> list[tuple[TrialConfig, TrialConfig]]:
+    """(trial, the trial that is run for it) for every trial of the grid that is not run itself."""
+    return [(t, same) for t in grid(*args, **kwargs) if (same := same_trial(t)) is not t]
+
+
+def same_trial(trial: TrialConfig) -> TrialConfig:
+    """The trial that computes exactly what `trial` does: at sparsity 0, a mode that is then
+    the same as dense (TransferMode.same_as_dense_at_zero) is the dense trial; else itself."""
+    if (
+        trial.bits is None
+        and trial.sparsity == 0
+        and TRANSFER_MODES[trial.transfer].same_as_dense_at_zero
+    ):
+        return dataclasses.replace(trial, method=DENSE_METHOD, scope=DENSE_METHOD,
+                                   pruning_options={}, transfer="dense")  # fmt: skip
+    return trial
+
+
+def grid(
     sweep: dict[str, Any],
     train: TrainConfig,
     models: list[str],
@@ -25,21 +63,23 @@ def expand(
     seeds: list[int],
     transfers: list[str],
     prunings: Prunings,
-) -> list[TrialConfig]:
-    """The trial grid; a mode that does not prune (`dense`) appears once per model × task ×
-    level × seed, not once per method and sparsity. `sweep`: sweep, results_dir, noop, cpus;
-    `fingerprints`: each task's files' content hash by name ("" for a registered task)."""
+    quantizations: Quantizations = (),
+) -> Iterator[TrialConfig]:
+    """Every point of the grid; a mode that does not compress (`dense`) appears once per model ×
+    task × level × seed, not once per method and sparsity. `sweep`: sweep, results_dir, noop,
+    cpus; `fingerprints`: each task's files' content hash by name ("" for a registered task).
+    A quantization's trials run under its own transfer modes, at sparsity 0."""
     axis, levels = difficulty
     common = dict(sweep, train=train, difficulty_axis=axis)
-    trials = []
-    grid = (
+    quantized = [t for *_, modes in quantizations for t in modes]
+    points = (
         (model, task, level, seed, transfer)
         for model, task in itertools.product(models, tasks)
         for level, seed, transfer in itertools.product(
-            axis_levels(axis, task, levels), seeds, transfers
+            axis_levels(axis, task, levels), seeds, list(dict.fromkeys([*transfers, *quantized]))
         )
     )
-    for model, task, level, seed, transfer in grid:
+    for model, task, level, seed, transfer in points:
         point = dict(
             common,
             model=model,
@@ -51,12 +91,15 @@ def expand(
         )
         if not TRANSFER_MODES[transfer].prunes:
             unpruned = dict(method=DENSE_METHOD, scope=DENSE_METHOD, pruning_options={})
-            trials.append(TrialConfig(**point, **unpruned, sparsity=0.0))
+            yield TrialConfig(**point, **unpruned, sparsity=0.0)
             continue
-        for method, scope, options, sparsities in prunings:
+        for method, scope, options, sparsities in prunings if transfer in transfers else ():
             pruned = dict(point, method=method, scope=scope, pruning_options=options)
-            trials += [TrialConfig(**pruned, sparsity=sparsity) for sparsity in sparsities]
-    return trials
+            yield from (TrialConfig(**pruned, sparsity=sparsity) for sparsity in sparsities)
+        for method, scope, options, bits, modes in quantizations:
+            if transfer in modes:
+                quant = dict(point, method=method, scope=scope, pruning_options=options)
+                yield from (TrialConfig(**quant, sparsity=0.0, bits=b) for b in bits)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ from difficulty import AXES
 from difficulty.glue import glue_files
 from difficulty.tasks import CLASSIFICATION, KINDS
 from orchestrator.search import DENSE, SearchSpace, confirmation_seeds
-from orchestrator.spec.grid import Curve, curves, expand
+from orchestrator.spec import grid as expansion
+from orchestrator.spec.grid import Curve, curves
 from orchestrator.trackers import TRACKERS
-from pruning.methods import METHODS, NOT_A_MASK
+from pruning.methods import METHODS, NOT_A_MASK, RTN_BITS
 from workers.config import TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
 
@@ -176,6 +177,33 @@ class Pruning(_Strict):
         return METHODS[self.method].sparsities(requested, self.resolved())
 
 
+class Quantization(_Strict):
+    """A quantization method beside the pruning ones: rtn at each bit width, per group."""
+
+    method: Literal["rtn"]
+    bits: list[Literal[RTN_BITS]] = Field(min_length=1)  # type: ignore[valid-type]
+    group_size: int | None = Field(128, ge=1)  # input weights per group; None: a whole row
+    include: list[str] | None = None  # which tensors, as for pruning (pruning.selection)
+    exclude: list[str] | None = None
+    # the transfer modes its trials run under (default: the sweep's, but dense); only those
+    # that keep the quantized weights on their grid (orchestrator.spec.checks)
+    transfer: list[Literal[tuple(TRANSFER_MODES)]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+
+    @property
+    def scope(self) -> str:
+        """What one grid spans: a group of input weights, or a whole output row."""
+        return "row" if self.group_size is None else "group"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options that decide the quantized weights (the trial key hashes these)."""
+        return self.model_dump(include={"group_size", "include", "exclude"}, exclude_none=True)
+
+    def transfers(self, sweep: list[str]) -> list[str]:
+        """The transfer modes of its trials: its own, or the sweep's modes that compress."""
+        return self.transfer or [t for t in sweep if TRANSFER_MODES[t].prunes]
+
+
 class Resources(_Strict):
     cpu: float = Field(1, gt=0)
     gpu: float = Field(0, ge=0)
@@ -219,6 +247,7 @@ class SweepSpec(_Strict):
     tasks: list[Task] = Field(min_length=1)
     difficulty: dict[str, list[float]] = Field(default_factory=lambda: {"data_fraction": [1.0]})
     pruning: list[Pruning] = Field(default_factory=lambda: [Pruning(method="magnitude")])
+    quantization: list[Quantization] = Field(default_factory=list)
     sparsities: list[Sparsity] = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9], min_length=1)
     transfer: list[Literal[tuple(TRANSFER_MODES)]] = Field(  # type: ignore[valid-type]
         ["dense", "sparse", "dense_freeze", "sparse_to_dense"], min_length=1
@@ -285,15 +314,18 @@ class SweepSpec(_Strict):
         return f"{self.storage.rstrip('/')}/{self.name}"
 
     def expand(self) -> list[TrialConfig]:
-        """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed.
+        """The trial grid (orchestrator.spec.grid); `dense` appears once per point and seed, and
+        a trial equivalent to another (sparse at sparsity 0 is dense) is run once, as that one.
 
         With `search`, the trials known before it starts: the dense references (run whether or
-        not `dense` is listed) and the methods that fix their own sparsity (N:M); the search's
-        probes come from `curves`.
+        not `dense` is listed), the methods that fix their own sparsity (N:M) and quantization;
+        the search's probes come from `curves`.
         """
-        if self.search is None:
-            return self._grid(self.seeds, self.transfer, self.sparsities)
-        return self._grid(self.seeds, list(dict.fromkeys(["dense", *self.transfer])), [])
+        return expansion.expand(*self._grid_of())
+
+    def equivalents(self) -> list[tuple[TrialConfig, TrialConfig]]:
+        """(trial of the grid, the trial that is run for it) for each trial not run itself."""
+        return expansion.equivalents(*self._grid_of())
 
     def curves(self) -> list[Curve]:
         """The search's curves, with their trials at every grid sparsity and seed (confirmation
@@ -305,20 +337,33 @@ class SweepSpec(_Strict):
         pruned = self._grid(seeds, transfers, grid, searched=True)
         return curves(pruned, self._grid(seeds, ["dense"], []))
 
-    def _grid(
+    def _grid_of(self) -> tuple:
+        """The grid's arguments: the sweep's, or with `search` those known before it starts."""
+        if self.search is None:
+            return self._arguments(self.seeds, self.transfer, self.sparsities)
+        return self._arguments(self.seeds, list(dict.fromkeys(["dense", *self.transfer])), [])
+
+    def _grid(self, seeds: list[int], transfers: list[str], sparsities: list[float],
+              searched: bool = False) -> list[TrialConfig]:  # fmt: skip
+        return expansion.expand(*self._arguments(seeds, transfers, sparsities, searched))
+
+    def _arguments(
         self,
         seeds: list[int],
         transfers: list[str],
         sparsities: list[float],
         searched: bool = False,
-    ) -> list[TrialConfig]:
+    ) -> tuple:
         ((axis, levels),) = self.difficulty.items()
         sweep = dict(sweep=self.name, results_dir=f"{self.sweep_dir}/results", noop=self.noop,
                      cpus=self.resources.cpu, gpus=self.resources.gpu)  # fmt: skip
         prunings = [(p.method, p.scope, p.options, p.sparsities(sparsities))
                     for p in self.pruning
                     if not (searched and METHODS[p.method].sets_sparsity)]  # fmt: skip
+        # quantization is no curve over sparsity: it runs with the trials known before a search
+        quantizations = [(q.method, q.scope, q.options, q.bits, q.transfers(self.transfer))
+                         for q in self.quantization if not searched]  # fmt: skip
         tasks = [task_ref(t) for t in self.tasks]
         fingerprints = {t["name"]: getattr(s, "fingerprint", "") for t, s in zip(tasks, self.tasks)}
-        return expand(sweep, self.train, self.models, tasks, fingerprints, (axis, levels), seeds,
-                      transfers, prunings)  # fmt: skip
+        return (sweep, self.train, self.models, tasks, fingerprints, (axis, levels), seeds,
+                transfers, prunings, quantizations)  # fmt: skip

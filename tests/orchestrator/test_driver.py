@@ -232,3 +232,19 @@ def test_a_running_sweep_is_compacted_every_compact_at_rows(tmp_path, monkeypatc
     small.row_written()
     small.finish()
     assert small.started == 0  # a small sweep keeps one fragment per trial
+
+
+def test_a_quantization_sweep_runs_through_tune_each_trial_once(ray_local, tmp_path, capsys):
+    spec = tmp_path / "q.yaml"
+    spec.write_text(
+        spec_text("minilm", tmp_path / "sweeps", transfer="[dense, sparse]").replace(
+            "sparsities: [0.3, 0.6]", "sparsities: [0.0, 0.6]"
+        )
+        + "quantization: [{method: rtn, bits: [4, 2], transfer: [none]}]\nnoop: true\n"
+    )
+    assert main(["validate", str(spec)]) == 0
+    assert "run once    at sparsity 0, the dense trial stands for 1 more" in capsys.readouterr().out
+    assert main(["submit", str(spec)]) == 0
+    got = rows(tmp_path / "sweeps" / "tiny")
+    assert sorted((r["transfer"], r["sparsity"], r["bits"]) for r in got) == [
+        ("dense", 0.0, None), ("none", 0.0, 2), ("none", 0.0, 4), ("sparse", 0.6, None)]  # fmt: skip

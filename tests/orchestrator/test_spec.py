@@ -27,6 +27,9 @@ BAD = {
     "bad lora rank": (BASE + "transfer: [sparse, lora]\ntrain: {lora_r: 0}\n", "train.lora_r = 0: Input should be greater than 0"),
     "unknown task": ("name: t\nmodels: [m]\ntasks: [glue/qnlii]\n", "tasks[0] = 'glue/qnlii': unknown task"),
     "rtn is not a trial": (BASE + "pruning: [{method: rtn, bits: 4}]\n", "pruning[0].method = 'rtn': rtn (round-to-nearest"),
+    "rtn under a training mode": (BASE + "quantization: [{method: rtn, bits: [4]}]\ntransfer: [dense, sparse]\n", "transfer[1] = 'sparse': rtn quantization runs only where the quantized weights stay on their grid; allowed: lora, none"),
+    "rtn's own transfer": (BASE + "quantization: [{method: rtn, bits: [4], transfer: [none, dense_freeze]}]\n", "quantization[0].transfer[1] = 'dense_freeze'"),
+    "rtn bits": (BASE + "quantization: [{method: rtn, bits: [8, 5]}]\ntransfer: [none]\n", "quantization[0].bits[1] = 5"),
     "wrong scope": (BASE + "pruning: [{method: wanda, scope: global}]\n", "wanda takes scope row, not 'global'"),
     "nm without keep": (BASE + "pruning: [{method: nm, of: 4}]\n", "nm needs whole numbers keep < of"),
     "unknown method": (BASE + "pruning: [{method: magnitud}]\n", "pruning[0].method = 'magnitud'"),
@@ -173,3 +176,64 @@ def test_each_method_gets_its_natural_scope_and_nm_its_own_sparsity():
     got = sorted({(t.method, t.scope, t.sparsity) for t in spec.expand()})
     assert got == [("magnitude", "global", 0.3), ("magnitude", "global", 0.6), ("nm", "row", 0.5),
                    ("wanda", "row", 0.3), ("wanda", "row", 0.6)]  # fmt: skip
+
+
+def test_a_mode_at_sparsity_0_is_the_dense_trial_and_runs_once_other_keys_unchanged(tmp_path):
+    from orchestrator.spec import grid
+
+    text = (BASE + "difficulty: {data_fraction: [0.5, 1.0]}\nsparsities: [0.0, 0.5]\n"
+            "transfer: [dense, sparse, dense_freeze, sparse_to_dense, lora]\nseeds: [1, 2]\n")  # fmt: skip
+    spec = load_spec(_write(tmp_path, text))
+    every = list(grid.grid(*spec._grid_of()))
+    trials = spec.expand()
+    merged = {t.trial_key for t, _ in spec.equivalents()}
+    assert len(merged) == 2 * 2 * 3  # levels × seeds × (sparse, dense_freeze, sparse_to_dense)
+    assert len(trials) == len(every) - len(merged)
+    assert [t.trial_key for t in trials] == [
+        t.trial_key for t in every if t.trial_key not in merged
+    ]
+    dense = {t.trial_key for t in trials if t.transfer == "dense"}
+    assert {same.trial_key for _, same in spec.equivalents()} == dense
+    assert {(t.transfer, t.sparsity) for t in trials if t.transfer == "lora"} == {
+        ("lora", 0.0), ("lora", 0.5)}  # fmt: skip  # lora at 0 is not dense: adapters train
+
+
+def test_without_dense_listed_sparsity_0_still_runs_once_as_the_dense_trial():
+    spec = validate_spec(
+        {**SPEC, "sparsities": [0.0, 0.5], "transfer": ["sparse", "sparse_to_dense"]}
+    )
+    assert [(t.transfer, t.sparsity) for t in spec.expand()] == [
+        ("dense", 0.0), ("sparse", 0.5), ("sparse_to_dense", 0.5)]  # fmt: skip
+
+
+def test_the_demo_runs_20_trials_for_its_24_points(capsys):
+    from importlib.resources import files
+
+    import yaml
+
+    data = yaml.safe_load(files("orchestrator").joinpath("demo.yaml").read_text())
+    spec = validate_spec({**data, "storage": "/tmp/x"})
+    assert len(spec.expand()) == 20 and len(spec.equivalents()) == 4
+
+
+def test_quantization_trials_one_per_bit_width_and_mode_keys_apart_from_pruning():
+    spec = validate_spec({**SPEC, "transfer": ["dense", "sparse"], "quantization": [
+        {"method": "rtn", "bits": [8, 4, 2], "group_size": 64, "transfer": ["none", "lora"]}]})  # fmt: skip
+    quantized = [t for t in spec.expand() if t.bits is not None]
+    assert [(t.transfer, t.bits) for t in quantized] == [
+        ("none", 8), ("none", 4), ("none", 2), ("lora", 8), ("lora", 4), ("lora", 2)]  # fmt: skip
+    assert {(t.method, t.scope, t.sparsity) for t in quantized} == {("rtn", "group", 0.0)}
+    assert quantized[0].pruning_options == {"group_size": 64}
+    assert len({t.trial_key for t in spec.expand()}) == len(spec.expand())
+    assert _keys(SPEC) == ["045201da7c2d2bccecbec21b"]  # pruning keys do not see `bits`
+    per_row = validate_spec({**SPEC, "transfer": ["none"], "pruning": [], "quantization": [
+        {"method": "rtn", "bits": [4], "group_size": None}]})  # fmt: skip
+    assert [(t.scope, t.pruning_options) for t in per_row.expand()] == [("row", {})]
+
+
+def test_the_pruning_vs_quantization_example_runs_each_trial_once():
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "pruning-vs-quantization.yaml")
+    trials = spec.expand()
+    quantized = [t for t in trials if t.bits is not None]
+    assert len(quantized) == 2 * 2 * 4 and {t.transfer for t in quantized} == {"lora"}
+    assert len(trials) == 2 * 2 * (1 + 3 + 4) and len(spec.equivalents()) == 4

@@ -52,3 +52,42 @@ def test_bad_bits_and_rtn_as_a_mask_method_raise():
         quantize_rtn(tiny_model("bert"), 5)
     with pytest.raises(PruningError, match="quantize_rtn"):
         compute_masks(tiny_model("bert"), "rtn", 0.5)
+
+
+def _reference_group_rtn(w: torch.Tensor, bits: int, group_size: int) -> torch.Tensor:
+    """GPTQ's Quantizer (sym=False) applied to each group of input columns, written out."""
+    out = w.clone()
+    maxq = 2**bits - 1
+    for start in range(0, w.shape[1], group_size):
+        x = w[:, start : start + group_size]
+        xmin = torch.minimum(x.min(1).values, torch.zeros(len(x)))
+        xmax = torch.maximum(x.max(1).values, torch.zeros(len(x)))
+        both_zero = (xmin == 0) & (xmax == 0)
+        xmin[both_zero], xmax[both_zero] = -1, 1
+        scale = ((xmax - xmin) / maxq)[:, None]
+        zero = torch.round(-xmin / scale[:, 0])[:, None]
+        q = torch.clamp(torch.round(x / scale) + zero, 0, maxq)
+        out[:, start : start + group_size] = scale * (q - zero)
+    return out
+
+
+@pytest.mark.parametrize("group_size", [8, 24, None])
+def test_groups_of_input_weights_match_gptq_s_rtn_and_take_at_most_2_to_the_bits_values(
+    group_size,
+):
+    from pruning.rtn import levels_per_group
+
+    model = tiny_model("bert")
+    before = _weights(model)
+    names = quantize_rtn(model, 3, group_size)
+    after = _weights(model)
+    assert names == list(before)
+    for name in names:  # 24 does not divide 32 or 64: the last group is shorter
+        expected = _reference_group_rtn(before[name], 3, group_size or before[name].shape[1])
+        assert torch.allclose(after[name], expected, atol=1e-6), name
+    levels = levels_per_group(model, names, group_size)
+    assert 2 < levels <= 8
+    if group_size:  # finer groups: each group uses more of its own 8 levels than a row does
+        per_row = tiny_model("bert")
+        quantize_rtn(per_row, 3)
+        assert levels_per_group(per_row, names, group_size) < levels

@@ -22,7 +22,30 @@ def test_an_old_fragment_without_metrics_migrates_to_the_current_schema(tmp_path
     assert migrated.schema == schema.SCHEMA
     assert migrated.schema.metadata == schema.SCHEMA.metadata
     assert migrated["metrics"].to_pylist() == [None]
-    assert migrated.to_pylist()[0] == {**row("old"), "metrics": None}
+    assert migrated.to_pylist()[0] == {
+        **row("old"), "metrics": None, "bits": None, "actual_levels": None
+    }  # fmt: skip
+
+
+def _v1_fragment(path, key: str) -> None:
+    """A fragment as junkdna wrote it before quantization (schema v1: no bits, actual_levels)."""
+    v1 = [c.name for c in schema.COLUMNS if c.since == 1]
+    table = pa.Table.from_pylist([row(key)], schema=schema.SCHEMA).select(v1)
+    pq.write_table(table.replace_schema_metadata({schema.VERSION_KEY: b"1"}), path)
+
+
+def test_v1_fragments_read_beside_v2_ones_and_compact_migrates_them_to_v2(tmp_path):
+    _v1_fragment(tmp_path / "old.parquet", "old")
+    store.write_trial(str(tmp_path), {**row("new"), "bits": 4, "actual_levels": 15.5})
+    table = store.read_sweep(str(tmp_path)).table
+    got = {r["trial_key"]: (r["bits"], r["actual_levels"]) for r in table.to_pylist()}
+    assert got == {"old": (None, None), "new": (4, 15.5)}
+    done = store.compact(str(tmp_path))
+    assert done.rows == 2 and done.removed == 2
+    compacted = pq.read_table(done.path)
+    assert compacted.schema.metadata[schema.VERSION_KEY] == b"2"
+    assert compacted.schema.remove_metadata() == schema.SCHEMA.remove_metadata()
+    assert sorted(compacted["bits"].to_pylist(), key=str) == [4, None]
 
 
 @pytest.mark.parametrize("version", ["1", schema.SCHEMA_VERSION])
@@ -50,7 +73,7 @@ def test_a_newer_version_or_none_is_refused_in_one_line(tmp_path):
 def test_the_version_is_the_newest_column_s_and_the_names_stay_importable():
     import results
 
-    assert schema.SCHEMA_VERSION == str(max(column.since for column in schema.COLUMNS)) == "1"
+    assert schema.SCHEMA_VERSION == str(max(column.since for column in schema.COLUMNS)) == "2"
     assert results.SCHEMA is schema.SCHEMA is store.SCHEMA
     assert results.SCHEMA_VERSION == schema.SCHEMA_VERSION
 
