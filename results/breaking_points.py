@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from results.monotonicity import hardness, level_group
+from results.reference import hardness, level_group
 from results.tables import markdown
 
 ORDERED = ["model", "group", "method", "scope", "transfer", "drop"]

@@ -20,12 +20,13 @@ from __future__ import annotations
 import pandas as pd
 
 from results import monotonicity as mono
+from results import reference as ref
 from results.tables import markdown, number
 
 EQUIVALENT = ["trial_key", "method", "scope", "transfer", "sparsity"]
 """What differs between a trial and the one run for it: its identity in the grid."""
-POINT = mono.REFERENCE[:4]  # model, task, axis, level
-SUMMARY = mono.LEVELS + ["compression", "at"]
+POINT = ref.REFERENCE[:4]  # model, task, axis, level
+SUMMARY = ref.LEVELS + ["compression", "at"]
 NO_COMPARISON = (
     "no verdict: no two levels above chance that both pruning and quantization ran "
     "(a level at chance is left out of every ordering)"
@@ -77,9 +78,9 @@ def _summary(rows: pd.DataFrame, compression: str, at: str) -> pd.DataFrame:
     # "monotone: metric falls with sparsity", possibly followed by "; collapsed at s"
     falls = curves["verdict"].str.startswith("monotone: metric falls with sparsity")
     falling = curves.assign(falls=falls)
-    falling = falling.assign(group=mono.level_group(falling)).groupby(mono.LEVELS, dropna=False)
+    falling = falling.assign(group=ref.level_group(falling)).groupby(ref.LEVELS, dropna=False)
     falling = falling.agg(n_curves=("falls", "size"), n_falling=("falls", "sum")).reset_index()
-    summary = summary.merge(falling, on=mono.LEVELS, how="left")
+    summary = summary.merge(falling, on=ref.LEVELS, how="left")
     return summary.assign(compression=compression, at=at)
 
 
@@ -87,7 +88,7 @@ def compare(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model, axis, set of levels, method and transfer, pruning and quantization: at how many
     compression levels harder levels lose more (or fewer), mean Spearman ρ of hardness vs drop,
     and how many curves fall monotonically; only on points both compressions ran."""
-    pruning, quantization = _on_common_points(*split(mono.ok_rows(rows)))
+    pruning, quantization = _on_common_points(*split(ref.ok_rows(rows)))
     if quantization.empty:
         return pd.DataFrame(columns=SUMMARY)
     # a bit width takes the place of sparsity in the statistics as the share of a 32-bit
@@ -124,7 +125,7 @@ def verdict_lines(comparison: pd.DataFrame) -> list[str]:
 
 def quantization_table(rows: pd.DataFrame) -> str:
     """Mean metric (and measured levels per group) by point × bit width, over seeds."""
-    q = mono.ok_rows(rows)
+    q = ref.ok_rows(rows)
     q = q[quantized(q)]
     if q.empty:
         return "No quantization rows."

@@ -8,15 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # the object API draws with Agg and leaves pyplot alone
 
-from results.monotonicity import (
-    LEVELS,
-    REFERENCE,
-    collapse,
-    dense_levels,
-    drops,
-    level_group,
-    seed_ci,
-)
+from results.reference import LEVELS, REFERENCE, collapse, dense_levels, drops, level_group, seed_ci
 from results.tables import level_text
 
 LINE = ["difficulty_axis", "task", "difficulty_level"]

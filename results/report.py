@@ -7,6 +7,7 @@ import pandas as pd
 
 from difficulty.axes import AXES
 from results import monotonicity as mono
+from results import reference as ref
 from results.plots import plot_curves
 from results.tables import format_pivot, level_text, markdown, number, pivot
 
@@ -41,7 +42,7 @@ def _p(p: float) -> str:
 def _family_lines(stats: pd.DataFrame) -> list[str]:
     """One verdict sentence per family."""
     return [
-        f"- **{_name(r, mono.FAMILY)}**: {r['verdict']} "
+        f"- **{_name(r, ref.FAMILY)}**: {r['verdict']} "
         f"(Spearman ρ={number(r['spearman_rho'], 2)}, {_p(r['spearman_p'])}); "
         f"largest violation {r['largest_violation']:.3g}"
         for _, r in stats.iterrows()
@@ -50,15 +51,15 @@ def _family_lines(stats: pd.DataFrame) -> list[str]:
 
 def _order_lines(order: pd.DataFrame) -> list[str]:
     """One verdict sentence per set of difficulty levels compared."""
-    return [f"- **{_name(r, mono.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
+    return [f"- **{_name(r, ref.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
 
 
 def _with_difficulty(frame: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     """Each family's computed difficulty value, families ordered easiest level first."""
     if frame.empty:
         return frame.assign(difficulty=np.nan, hardness=np.nan)
-    levels = mono.dense_levels(df)[mono.REFERENCE[:4] + ["difficulty", "hardness"]]
-    frame = frame.merge(levels, on=mono.REFERENCE[:4], how="left")
+    levels = ref.dense_levels(df)[ref.REFERENCE[:4] + ["difficulty", "hardness"]]
+    frame = frame.merge(levels, on=ref.REFERENCE[:4], how="left")
     return frame.sort_values(["model", "difficulty_axis", "hardness", "task"], kind="stable")
 
 
@@ -70,7 +71,7 @@ def verdicts(df: pd.DataFrame) -> list[str]:
 
 def _levels_table(levels: pd.DataFrame) -> str:
     """Each level's computed difficulty, dense metric [t CI], chance level; easiest first."""
-    shown = levels[mono.REFERENCE[:4]].copy()
+    shown = levels[ref.REFERENCE[:4]].copy()
     axis, level = levels["difficulty_axis"], levels["difficulty_level"]
     shown["difficulty"] = [level_text(*v) for v in zip(axis, level, levels["difficulty"])]
     shown["seeds"] = levels["n"]
@@ -88,7 +89,7 @@ def _at_chance_text(levels: pd.DataFrame) -> str:
     out = levels[levels["at_chance"]]
     if out.empty:
         return "Every level's dense metric is clearly above its chance level."
-    names = ", ".join(_name(r, mono.REFERENCE[:4]) for _, r in out.iterrows())
+    names = ", ".join(_name(r, ref.REFERENCE[:4]) for _, r in out.iterrows())
     return (
         f"At chance (dense interval reaches the chance level), left out of every ordering "
         f"verdict: {names}."
@@ -113,7 +114,7 @@ def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
             for m, lo, hi in zip(ci["mean"], ci["ci_low"], ci["ci_high"])
         ]
     )
-    wide = ci.set_index(mono.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
+    wide = ci.set_index(ref.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
     wide = _with_difficulty(wide.reset_index(), df)
     shown = [
@@ -121,7 +122,7 @@ def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
         for v in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
     ]
     wide = wide.drop(columns=["difficulty_level", "hardness", "difficulty"])
-    wide.insert(mono.FAMILY.index("difficulty_level"), "difficulty", shown)
+    wide.insert(ref.FAMILY.index("difficulty_level"), "difficulty", shown)
     return markdown(wide)
 
 
@@ -129,7 +130,7 @@ def _irreversibility_table(irr: pd.DataFrame) -> str:
     """Loss of the lossy modes and what sparse_to_dense recovers of it."""
     if irr.empty:
         return "No sparse_to_dense rows next to sparse or dense_freeze ones at equal sparsity."
-    shown = irr[mono.FAMILY[:4] + ["method", "scope", "sparsity", "lossy"]].copy()
+    shown = irr[ref.FAMILY[:4] + ["method", "scope", "sparsity", "lossy"]].copy()
     for column in ("dense", "lossy_metric", "sparse_to_dense", "loss", "recovered"):
         shown[column] = irr[column].map(number)
     shown["fraction_recovered"] = irr["fraction_recovered"].map(
@@ -147,11 +148,11 @@ def write_report(
     """Write out_dir/report.md (verdicts, tables, irreversibility, missing trials) and its PNGs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ok = mono.ok_rows(df)
+    ok = ref.ok_rows(df)
     stats = _with_difficulty(mono.monotonicity(df), df)
     falling = int(stats["verdict"].str.startswith("monotone: metric falls").sum())
     order = mono.difficulty_summary(df)
-    levels = mono.dense_levels(df)
+    levels = ref.dense_levels(df)
     thresholds = mono.threshold_sparsity(df)
     plots = plot_curves(df, out_dir, max_plots) if max_plots != 0 else []
 
@@ -186,9 +187,9 @@ def write_report(
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
         markdown(thresholds),
         "## Metric as % of dense (mean over seeds [95 % t CI])",
-        _ci_table(mono.relative_ci(df), df, digits=1),
+        _ci_table(ref.relative_ci(df), df, digits=1),
         "## Drop from dense, raw (mean over seeds [95 % t CI])",
-        _ci_table(mono.drop_ci(df), df),
+        _ci_table(ref.drop_ci(df), df),
         "## Metric by difficulty level × sparsity (mean ± std over seeds (change from dense))",
         format_pivot(pivot(df)),
         "## Irreversibility: does giving the weights back recover the loss?",

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from difficulty.axes import AXES
-from results.monotonicity import REFERENCE, dense_levels, drops
+from results.reference import REFERENCE, dense_levels, drops
 
 ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope"]
 LEVEL = REFERENCE[:4]  # a row of the table without its method: model, task, axis, level

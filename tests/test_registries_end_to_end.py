@@ -8,7 +8,7 @@ import torch
 from difficulty.axes import AXES, Axis, register_axis
 from orchestrator.spec import validate_spec
 from pruning.methods import METHODS, Method, register_method
-from results.monotonicity import dense_levels, hardness
+from results.reference import dense_levels, hardness
 from results.report import verdicts
 from results.store import read_sweep
 from workers.trial import run_trial

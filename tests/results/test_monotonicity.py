@@ -5,6 +5,7 @@ from scipy import stats
 
 from difficulty.axes import AXES, Axis, register_axis
 from results import monotonicity as mono
+from results import reference as ref
 from results.plots import plot_curves
 from results.tables import pivot
 
@@ -52,7 +53,7 @@ SPARSITIES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 
 def test_drops_are_relative_to_the_dense_row_of_the_same_seed():
     df = table(curve({0.5: 0.8}, dense=0.9, seeds=(0, 1), noise=0.05))
-    d = mono.drops(df).sort_values("seed")
+    d = ref.drops(df).sort_values("seed")
     assert d["dense_metric"].tolist() == pytest.approx([0.9, 0.95])
     assert d["drop"].tolist() == pytest.approx([0.1, 0.1])
     assert d["drop_pct"].tolist() == pytest.approx([100 * 0.1 / 0.9, 100 * 0.1 / 0.95])
@@ -111,8 +112,8 @@ def test_t_ci_shrinks_with_more_seeds_and_is_reproducible():
         # evenly spaced normal quantiles: the same spread of drops, more seeds
         metric = 0.8 + 0.02 * stats.norm.ppf((np.arange(n) + 0.5) / n)
         rows = [r for s in range(n) for r in curve({0.5: metric[s]}, dense=0.9, seeds=(s,))]
-        ci = mono.drop_ci(table(rows))
-        assert ci.equals(mono.drop_ci(table(rows)))
+        ci = ref.drop_ci(table(rows))
+        assert ci.equals(ref.drop_ci(table(rows)))
         assert ci["ci_low"].iloc[0] < 0.1 < ci["ci_high"].iloc[0]
         widths.append(float(ci["ci_high"].iloc[0] - ci["ci_low"].iloc[0]))
     assert widths[0] > widths[1] > widths[2] > 0
@@ -120,9 +121,9 @@ def test_t_ci_shrinks_with_more_seeds_and_is_reproducible():
 
 
 def test_t_ci_with_one_seed_is_nan_and_with_equal_values_is_a_point():
-    one = mono.drop_ci(table(curve({0.5: 0.8}, dense=0.9, seeds=(0,)))).iloc[0]
+    one = ref.drop_ci(table(curve({0.5: 0.8}, dense=0.9, seeds=(0,)))).iloc[0]
     assert one["n"] == 1 and np.isnan(one["ci_low"]) and np.isnan(one["ci_high"])
-    equal = mono.drop_ci(table(curve({0.5: 0.8}, dense=0.9))).iloc[0]
+    equal = ref.drop_ci(table(curve({0.5: 0.8}, dense=0.9))).iloc[0]
     assert equal["ci_low"] == pytest.approx(0.1) and equal["ci_high"] == pytest.approx(0.1)
 
 
@@ -210,18 +211,18 @@ def test_drops_tables_and_plots_share_one_dense_reference(tmp_path, monkeypatch)
         + curve({0.5: 0.5}, dense=0.7, noise=0.01, difficulty_axis="label_noise",
                 difficulty_level=1.0)
     )  # fmt: skip
-    reference = mono.dense_reference(df)
+    reference = ref.dense_reference(df)
     # one dense metric per model, task, axis, level and seed: the two axes at level 1.0 differ
-    assert len(reference) == len(reference[mono.REFERENCE].drop_duplicates()) == 4 * 3
-    per_level = reference.groupby(mono.REFERENCE[:4])["dense_metric"].mean()
-    d = mono.drops(df).merge(reference, on=mono.REFERENCE, suffixes=("", "_reference"))
+    assert len(reference) == len(reference[ref.REFERENCE].drop_duplicates()) == 4 * 3
+    per_level = reference.groupby(ref.REFERENCE[:4])["dense_metric"].mean()
+    d = ref.drops(df).merge(reference, on=ref.REFERENCE, suffixes=("", "_reference"))
     assert d["dense_metric"].equals(d["dense_metric_reference"])
     table_dense = pivot(df)["sparse"][("dense", "mean")].droplevel("method")
     assert table_dense.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
     drawn = []
     monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
     plot_curves(df, tmp_path)
-    lines = pd.concat(drawn).groupby(mono.REFERENCE[:4])["dense_mean"].first()
+    lines = pd.concat(drawn).groupby(ref.REFERENCE[:4])["dense_mean"].first()
     assert lines.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
 
 
@@ -271,7 +272,7 @@ def test_missing_trials_lists_expected_combinations_without_ok_row():
 def test_t_interval_at_two_seeds_matches_scipy():
     rows = curve({0.5: 0.80}, dense=0.90, seeds=(0, 1), noise=0.013)
     rows[1]["metric"], rows[3]["metric"] = 0.80, 0.83  # seed 0 drops 0.100, seed 1 drops 0.083
-    ci = mono.drop_ci(table(rows)).iloc[0]
+    ci = ref.drop_ci(table(rows)).iloc[0]
     drops_ = np.array([0.90 - 0.80, 0.913 - 0.83])
     low, high = stats.t.interval(0.95, 1, loc=drops_.mean(), scale=stats.sem(drops_))
     assert (
@@ -289,7 +290,7 @@ def test_a_level_at_chance_is_marked_and_left_out_of_the_ordering():
     for r in rows:
         r["metrics"] = majority
     df = table(rows)
-    dense = mono.dense_levels(df).set_index("difficulty_level")
+    dense = ref.dense_levels(df).set_index("difficulty_level")
     assert dense["chance"].tolist() == [0.5] * 4
     assert dense["at_chance"].to_dict() == {1.0: False, 0.5: False, 0.1: False, 0.05: True}
     assert dense.index.tolist() == [1.0, 0.5, 0.1, 0.05]  # easiest first
@@ -330,7 +331,7 @@ def test_sparsity_zero_is_not_a_comparison():
     rows = levels({lv: [0.0, *d[1:]] for lv, d in HARD_LOSES_MORE.items()})
     rows = [r | {"sparsity": 0.0} if r.get("sparsity") == 0.1 else r for r in rows]
     df = table(rows)
-    assert 0.0 in set(mono.drops(df)["sparsity"])
+    assert 0.0 in set(ref.drops(df)["sparsity"])
     order = mono.difficulty_order(df)
     assert 0.0 not in set(order["sparsity"]) and len(order) == 4
     assert (
@@ -380,5 +381,5 @@ def test_two_scopes_of_one_method_are_two_families():
              if r.get("transfer") != "dense"]  # fmt: skip
     stats = mono.monotonicity(table(rows)).set_index("scope")
     assert sorted(stats.index) == ["global", "layer"] and (stats["n_points"] == 15).all()
-    ci = mono.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
+    ci = ref.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
     assert ci[("layer", 0.5)] == pytest.approx(ci[("global", 0.5)] + 0.1)
