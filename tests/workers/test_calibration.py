@@ -39,6 +39,6 @@ def test_the_model_is_on_the_trials_device_before_masks_are_computed(monkeypatch
     monkeypatch.setattr(model, "to", lambda device: order.append(("to", device)) or model)
     monkeypatch.setattr(trial.cache, "masks", lambda m, t: order.append(("masks",)) or {})
     monkeypatch.setattr(trial.transfer, "prepare", lambda *args: None)
-    config = SimpleNamespace(transfer="sparse", train=None)
+    config = SimpleNamespace(transfer="sparse", train=None, bits=None)
     trial.prune(model, config, torch.device("cpu"))
     assert order == [("to", torch.device("cpu")), ("masks",)]
