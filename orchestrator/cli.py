@@ -293,7 +293,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     cmd_analyze(argparse.Namespace(sweep=sweep, out=None, max_plots=None))
     print(
-        f"\nresults: {sweep}/results (one Parquet file per trial)\n"
+        f"\nresults: {sweep}/results (one Parquet file per trial; compacted past 1,000 rows)\n"
         f'  junkdna results query {sweep} "select task, sparsity, avg(metric) from trials '
         f'group by all order by 1,2"\n'
         f"  junkdna results table {sweep}\n"
