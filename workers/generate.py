@@ -52,19 +52,12 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
     beam's prompt and new tokens (longest prompts first)."""
     model.eval()
     device = next(model.parameters()).device
-    lengths = [
-        len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length).input_ids
-    ]
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)  # once; padded per batch
     beams = generate.get("num_beams", 1)
-    cost = [(n + generate.get("max_new_tokens", 0)) * beams for n in lengths]
+    cost = [(len(ids) + generate.get("max_new_tokens", 0)) * beams for ids in encoded.input_ids]
     for indices in token_batches(cost, budget or batch_size * max(cost), batch_size):
-        batch = tokenizer(
-            [texts[i] for i in indices],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-        ).to(device)
+        rows = {key: [encoded[key][i] for i in indices] for key in encoded}
+        batch = tokenizer.pad(rows, return_tensors="pt").to(device)
         with autocast(device):
             ids = model.generate(**batch, do_sample=False, **generate)
         yield indices, batch, ids
