@@ -71,13 +71,11 @@ def measure(model: torch.nn.Module, trial: TrialConfig, names: list[str]) -> dic
     """actual_sparsity (and actual_levels, quantization) over the compressed tensors as they are
     now; under lora: the frozen base, not merged with the adapters (a merged weight is dense)."""
     measured = transfer.base_names(model, names) or list(prunable_parameters(model))
-    if trial.bits is None:
-        return {"actual_sparsity": measure_sparsity(model, measured)}
-    group_size = trial.pruning_options.get("group_size")
-    return {
-        "actual_sparsity": measure_sparsity(model, measured),
-        "actual_levels": levels_per_group(model, measured, group_size),
-    }
+    out = {"actual_sparsity": measure_sparsity(model, measured)}
+    if trial.bits is not None:
+        group_size = trial.pruning_options.get("group_size")
+        out["actual_levels"] = levels_per_group(model, measured, group_size)
+    return out
 
 
 def fine_tune_and_evaluate(trial: TrialConfig, device: torch.device) -> dict[str, Any]:
