@@ -20,8 +20,7 @@ from workers.config import TrialConfig
 
 def location(trial: TrialConfig) -> str:
     """Where the trial's checkpoint lives: beside its sweep's results, locally or on S3."""
-    sweep_dir = trial.results_dir.rstrip("/").rsplit("/", 1)[0]
-    return f"{sweep_dir}/checkpoints/{trial.trial_key}.pt"
+    return f"{trial.sweep_dir}/checkpoints/{trial.trial_key}.pt"
 
 
 def trainable(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -39,11 +38,8 @@ def save(where: str, state: dict[str, Any]) -> None:
 
 def load(where: str) -> dict[str, Any] | None:
     """The checkpoint at `where`, or None if there is none."""
-    try:
-        data = storage.read_bytes(where)
-    except FileNotFoundError:
-        return None
-    return torch.load(io.BytesIO(data), weights_only=True)
+    data = storage.read_if_exists(where)
+    return None if data is None else torch.load(io.BytesIO(data), weights_only=True)
 
 
 def delete(where: str) -> None:

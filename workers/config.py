@@ -84,9 +84,14 @@ class TrialConfig:
         return self.task["name"]
 
     @property
+    def sweep_dir(self) -> str:
+        """The sweep's directory, local or s3://: its results folder's parent."""
+        return self.results_dir.rstrip("/").rsplit("/", 1)[0]
+
+    @property
     def mask_dir(self) -> str:
         """Where the sweep keeps computed masks for other trials and nodes: <sweep>/masks."""
-        return self.results_dir.rstrip("/").rsplit("/", 1)[0] + "/masks"
+        return f"{self.sweep_dir}/masks"
 
     @property
     def trial_key(self) -> str:
