@@ -187,11 +187,15 @@ def pending_limit(
     return max(live, sum(reachable), 1)
 
 
-def _pending_limit(spec: SweepSpec) -> int:
+def _live_nodes() -> list[dict[str, float]]:
+    """The resources of each live node of the connected cluster."""
     import ray
 
+    return [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+
+
+def _pending_limit(spec: SweepSpec, nodes: list[dict[str, float]]) -> int:
     per_trial = {"CPU": spec.resources.cpu, "GPU": spec.resources.gpu}
-    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
     path = Path(os.environ.get("JUNKDNA_CLUSTER_CONFIG", CLUSTER_CONFIG)).expanduser()
     cluster = yaml.safe_load(path.read_text()) if path.is_file() else None
     return pending_limit(per_trial, nodes, cluster)
@@ -242,12 +246,6 @@ def _forwarded_env() -> dict[str, str]:
 _WARNED: set[str] = set()
 
 
-def _cluster_gpus() -> float:
-    import ray
-
-    return float(ray.cluster_resources().get("GPU", 0))
-
-
 def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
     """One line when the cluster has GPUs the sweep will not use (resources.gpu is 0)."""
     if cluster_gpus <= 0 or spec.resources.gpu > 0 or spec.noop:
@@ -280,14 +278,15 @@ def run_sweep(
     from orchestrator.trackers import tracker_callbacks
 
     _connect(address)
-    warning = unused_gpus_warning(spec, _cluster_gpus())
+    nodes = _live_nodes()
+    warning = unused_gpus_warning(spec, sum(node.get("GPU", 0) for node in nodes))
     if warning and warning not in _WARNED:  # once, also when a search runs round after round
         _WARNED.add(warning)
         print(warning, file=sys.stderr)
     # Tune starts at most this many trials waiting for resources; an autoscaler sees only the
     # waiting ones, so too low a limit grows the cluster a few nodes per boot cycle.
     # TUNE_MAX_PENDING_TRIALS_PG set by the user wins.
-    pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec))
+    pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec, nodes))
     work = bundles(todo, noop=spec.noop, slots=pending)
     compactor = Compactor(f"{spec.sweep_dir}/results")
     progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
