@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import yaml
 
 from orchestrator.spec import SweepSpec
+from pruning.methods import METHODS
 from results.storage import write_bytes
 from results.store import compact, read_sweep
 from workers.config import TrialConfig
@@ -119,7 +120,7 @@ def done_keys(spec: SweepSpec) -> set[str]:
 def mask_set(trial: TrialConfig) -> tuple:
     """What decides a trial's masks besides the model (the random control draws one per seed)."""
     options = json.dumps(trial.pruning_options, sort_keys=True, default=str)
-    seed = trial.seed if trial.method == "random" else None
+    seed = trial.seed if METHODS[trial.method].seeded else None
     return (trial.model, trial.method, trial.scope, options, trial.sparsity, seed)
 
 
@@ -243,9 +244,6 @@ def _forwarded_env() -> dict[str, str]:
     return {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k) and k not in given}
 
 
-_WARNED: set[str] = set()
-
-
 def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
     """One line when the cluster has GPUs the sweep will not use (resources.gpu is 0)."""
     if cluster_gpus <= 0 or spec.resources.gpu > 0 or spec.noop:
@@ -261,14 +259,23 @@ def run_sweep(
     address: str | None = None,
     quiet: bool = False,
     trials: list[TrialConfig] | None = None,
+    done: set[str] | None = None,
+    compactor: Compactor | None = None,
+    warn: bool = True,
 ) -> Outcome:
-    """Run every trial of `spec` (or of `trials`: a search round) without an `ok` row."""
+    """Run every trial of `spec` without an `ok` row.
+
+    A search round passes its `trials`, the keys it knows are `done`, the sweep's `compactor`
+    (one over all rounds) and whether to `warn`; it saves the spec itself, once.
+    """
     start = time.perf_counter()
-    trials = spec.expand() if trials is None else trials
-    done = done_keys(spec)
+    own = trials is None
+    trials = spec.expand() if own else trials
+    done = done_keys(spec) if done is None else done
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
-    save_spec(spec)
+    if own:
+        save_spec(spec)
     if not todo:
         return outcome
 
@@ -280,15 +287,15 @@ def run_sweep(
     _connect(address)
     nodes = _live_nodes()
     warning = unused_gpus_warning(spec, sum(node.get("GPU", 0) for node in nodes))
-    if warning and warning not in _WARNED:  # once, also when a search runs round after round
-        _WARNED.add(warning)
+    if warn and warning:
         print(warning, file=sys.stderr)
     # Tune starts at most this many trials waiting for resources; an autoscaler sees only the
     # waiting ones, so too low a limit grows the cluster a few nodes per boot cycle.
     # TUNE_MAX_PENDING_TRIALS_PG set by the user wins.
     pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec, nodes))
     work = bundles(todo, noop=spec.noop, slots=pending)
-    compactor = Compactor(f"{spec.sweep_dir}/results")
+    finish = compactor is None  # a search's compactor is finished after its last round
+    compactor = compactor or Compactor(f"{spec.sweep_dir}/results")
     progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
@@ -320,7 +327,8 @@ def run_sweep(
             os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = saved
     progress.close()
     outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
-    compactor.finish()
+    if finish:
+        compactor.finish()
     outcome.wall_s = time.perf_counter() - start
     return outcome
 

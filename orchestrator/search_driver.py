@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orchestrator.driver import Outcome, run_sweep
+from orchestrator.driver import Compactor, Outcome, run_sweep, save_spec
 from orchestrator.search import CurveSearch, SearchSpace, plan_round
 from orchestrator.spec import SweepSpec
 from orchestrator.spec.grid import Curve
@@ -93,27 +93,34 @@ def run_search(spec: SweepSpec, address: str | None = None, quiet: bool = False)
     start = time.perf_counter()
     space, curves = spec.search.space(), spec.curves()
     places, by_key = index(curves), {c.key: c for c in curves}
+    save_spec(spec)
     rows = _rows(spec)
     failed_before = {r["trial_key"] for r in rows if r["status"] != "ok"}
     ok_before = {r["trial_key"] for r in rows if r["status"] == "ok"}
     # like a grid's resume: trials that failed in an earlier run get another chance first
     retry = [t for c in curves for t in c.trials.values() if t.trial_key in failed_before]
-    trials = _unique([*spec.expand(), *retry])
+    fixed = spec.expand()
+    trials = _unique([*fixed, *retry])
     outcome = SearchOutcome(total=0, already_done=0, curves=len(curves))
+    compactor = Compactor(f"{spec.sweep_dir}/results")  # one over all rounds
     while trials:
         keys = {t.trial_key for t in trials}
-        ran = run_sweep(spec, address, quiet, trials)
+        done = {r["trial_key"] for r in rows if r["status"] == "ok"}
+        ran = run_sweep(spec, address, quiet, trials, done, compactor, warn=outcome.rounds == 0)
         outcome.rounds += 1
         outcome.ran += ran.ran
         outcome.failed.update(ran.failed)
         outcome.ready_s += ran.ready_s
-        searches = replay(space, spec.seeds, curves, places, _rows(spec))
+        rows = _rows(spec)
+        searches = replay(space, spec.seeds, curves, places, rows)
         plan = plan_round(searches)
         trials = _unique(by_key[key].trials[(p.sparsity, x)] for key, p in plan for x in p.seeds)
         if keys == {t.trial_key for t in trials}:
             raise RuntimeError("search made no progress: its planned trials wrote no rows")
+    compactor.finish()
     outcome.probes = sum(s.n_probes for s in searches.values())
-    keys = {t.trial_key for t in planned(spec, {r["trial_key"] for r in _rows(spec)})}
+    # planned(): the fixed trials and the probes that have a row
+    keys = {t.trial_key for t in fixed} | (places.keys() & {r["trial_key"] for r in rows})
     outcome.total = len(keys)
     outcome.already_done = len(keys & ok_before)
     outcome.wall_s = time.perf_counter() - start
