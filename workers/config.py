@@ -96,13 +96,10 @@ class TrialConfig:
     @property
     def trial_key(self) -> str:
         """A stable content address: same config, same key, on any machine."""
-        identity = self.to_dict()
-        for name in (
-            "sweep",
-            "results_dir",
-            "cpus",
-            "gpus",
-        ):  # where and how it runs, not what it computes
+        # not asdict(self): it deep-copies every field, and only `train` needs converting (once)
+        identity = {f.name: getattr(self, f.name) for f in fields(self)}
+        identity["train"] = dict(_train_dict(self.train))
+        for name in ("sweep", "results_dir", "cpus", "gpus"):  # where it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
         identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
