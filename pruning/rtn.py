@@ -56,20 +56,24 @@ def quantize_rtn(
     check_bits(bits)
     if group_size is not None and group_size < 1:
         raise PruningError(f"group_size = {group_size!r} must be a whole number >= 1 or None")
-    params = prunable_parameters(model, include, exclude)
+    names = list(prunable_parameters(model, include, exclude))
     with torch.no_grad():
-        for name, layer in linear_layers(model, list(params)).items():
-            for group in groups(out_by_in(params[name], layer), group_size):
-                group.copy_(rtn_dequantized(group, bits))
-    return list(params)
+        for group in _weight_groups(model, names, group_size):
+            group.copy_(rtn_dequantized(group, bits))
+    return names
 
 
 def levels_per_group(model: nn.Module, names: list[str], group_size: int | None) -> float:
     """The mean number of distinct values per group over the named weights (<= 2^bits after RTN)."""
     counts = []
     with torch.no_grad():
-        for name, layer in linear_layers(model, names).items():
-            for group in groups(out_by_in(model.get_parameter(name), layer), group_size):
-                ordered = group.sort(dim=1).values
-                counts.append((ordered.diff(dim=1) != 0).sum(dim=1) + 1)
+        for group in _weight_groups(model, names, group_size):
+            ordered = group.sort(dim=1).values
+            counts.append((ordered.diff(dim=1) != 0).sum(dim=1) + 1)
     return float(torch.cat(counts).float().mean())
+
+
+def _weight_groups(model: nn.Module, names: list[str], group_size: int | None):
+    """Views (out rows × group) of the named linear weights, group by group, in place."""
+    for name, layer in linear_layers(model, names).items():
+        yield from groups(out_by_in(model.get_parameter(name), layer), group_size)
