@@ -45,10 +45,11 @@ def wanda_masks(
                 rows = out_by_in(params[name].data, layers[name])
                 kept = _row_mask(rows, mean_square, sparsity)
                 masks[name] = out_by_in(kept, layers[name])
-                zeroed[name] = rows[~kept]  # the later blocks see this block pruned
+                # the later blocks see this block pruned; the values wait on the host, not the GPU
+                zeroed[name] = rows[~kept].cpu()
                 rows.masked_fill_(~kept, 0)
     finally:
         for name, values in zeroed.items():
             rows = out_by_in(params[name].data, layers[name])
-            rows.masked_scatter_(~out_by_in(masks[name], layers[name]), values)
+            rows.masked_scatter_(~out_by_in(masks[name], layers[name]), values.to(rows.device))
     return masks
