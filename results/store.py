@@ -235,6 +235,6 @@ def compact(results_dir: str, row_group_size: int = 65_536) -> Compaction:
     # from it was merged and removed by a concurrent compaction
     now = {info.path: (info.mtime, info.size) for info in list_files(results_dir, ".parquet")}
     unchanged = [info.path for info in files if now.get(info.path) == (info.mtime, info.size)]
-    kept = [info.path for info in files if info.path in now and info.path not in unchanged]
+    kept = [i.path for i in files if i.path in now and now[i.path] != (i.mtime, i.size)]
     removed = delete_many(unchanged, fragments.fs)
     return Compaction(len(files), rows.num_rows, path, removed, kept, fragments.corrupt, stale)
