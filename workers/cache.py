@@ -97,9 +97,8 @@ def _language_model(
 ) -> tuple[PreTrainedModel, CleanCopy]:
     auto = AutoModelForSeq2SeqLM if kind == "translation" else AutoModelForCausalLM
     loaded = _from_pretrained(auto, model, dtype=dtype).eval().to(device)
-    # every matrix a trial may prune or rewrite (any `targets`); norms and biases never change
-    changed = [name for name, p in loaded.named_parameters() if p.ndim >= 2]
-    return loaded, CleanCopy(loaded, changed)
+    # every parameter: `targets: all` prunes embeddings and the head, `include` may pick norms
+    return loaded, CleanCopy(loaded, [name for name, _ in loaded.named_parameters()])
 
 
 def language_model(
@@ -189,7 +188,8 @@ def task_data(trial: TrialConfig) -> TaskData:
 _masks: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
 MASKS_IN_MEMORY = 4  # mask sets kept per process (a roberta-large set is ~300 MB of bools)
 # where this process's mask sets came from: "memory" (this LRU), "loaded" (the sweep's mask
-# store), "computed"; the driver orders trials by mask set so that "memory" dominates
+# store), "computed"; the driver orders trials by mask set so that "memory" dominates (tests
+# read it to show that)
 MASK_SOURCES: Counter[str] = Counter()
 
 

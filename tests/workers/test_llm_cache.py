@@ -68,6 +68,7 @@ def test_the_language_model_stays_loaded_and_comes_back_pretrained(tiny_gpt2_lm,
     apply_masks(model, compute_masks(model, "magnitude", 0.7, "global"))
     with torch.no_grad():
         model.get_input_embeddings().weight.mul_(0)  # `targets: all` prunes embeddings too
+    apply_masks(model, compute_masks(model, "magnitude", 0.5, "layer", include=["*ln_1.weight"]))
     again = cache.language_model(tiny_gpt2_lm, "qa")
     assert again is model
     for key, value in again.state_dict().items():
