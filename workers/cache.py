@@ -218,6 +218,9 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     body = model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
     identity = {**options, "revision": method.revision} if method.revision > 1 else options
+    weights = next(model.parameters(), None)
+    if method.seeded and weights is not None and weights.device.type != "cpu":
+        identity = {**identity, "generator": weights.device.type}  # CUDA draws other masks
     key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, identity, calibration_id)
     if key in _masks:
         MASK_SOURCES["memory"] += 1
