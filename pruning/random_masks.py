@@ -2,7 +2,7 @@
 
 Scope `global` draws the k kept weights uniformly over all prunable weights together (the count
 per tensor follows the multivariate hypergeometric law); scope `layer` draws within each tensor.
-The same seed gives the same masks.
+The same seed gives the same masks on the same kind of device.
 """
 
 import numpy as np
