@@ -113,8 +113,9 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     that collapsed (reached chance) at s is judged up to s; a level at chance gets no verdict.
     """
     ok = ok_rows(df)
+    collapsed = collapse(df)
     points = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
-    points = points.dropna(subset=["sparsity", "metric"]).merge(collapse(df), on=FAMILY)
+    points = points.dropna(subset=["sparsity", "metric"]).merge(collapsed, on=FAMILY)
     points = points[~(points["sparsity"] > points["collapsed_at"])]
     if points.empty:
         return pd.DataFrame(columns=FAMILY + MONOTONICITY_STATS)
@@ -143,7 +144,7 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     out["verdict"] = [
         _verdict(*args, alpha) for args in zip(out["n_sparsities"], out["monotone"], rho, rho_p)
     ]
-    out = out.merge(collapse(df), on=FAMILY, how="left")
+    out = out.merge(collapsed, on=FAMILY, how="left")
     at_chance = dense_levels(df)[REFERENCE[:4] + ["at_chance"]]
     out = out.merge(at_chance, on=REFERENCE[:4], how="left")
     out["at_chance"] = out["at_chance"].eq(True)
@@ -185,7 +186,10 @@ def _rank_order(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
     """Per sparsity > 0 and level set: Spearman ρ of hardness vs mean drop_pct over seeds
     (> 0: harder loses more), over the levels `compared_drops` keeps."""
-    d = compared_drops(df)
+    return _difficulty_order(compared_drops(df))
+
+
+def _difficulty_order(d: pd.DataFrame) -> pd.DataFrame:
     means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
     means = means[["drop_pct", "hardness"]].mean().reset_index()
     out = _rank_order(means, LEVELS + ["sparsity"])
@@ -221,7 +225,8 @@ def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     """Per set of levels: the comparisons (sparsities > 0 with two or more levels above chance),
     at how many harder (easier) levels lose more, and Spearman ρ per seed — averaged over the
     comparisons, then over seeds with a t interval — in one verdict sentence."""
-    order = difficulty_order(df)
+    compared = compared_drops(df)
+    order = _difficulty_order(compared)
     counts = order.assign(
         harder=order["order"] == "harder loses more", easier=order["order"] == "easier loses more"
     )
@@ -232,7 +237,7 @@ def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         n_easier_loses_more=("easier", "sum"),
     )
     out = out.reset_index()
-    per_seed = _rank_order(compared_drops(df), LEVELS + ["sparsity", "seed"])
+    per_seed = _rank_order(compared, LEVELS + ["sparsity", "seed"])
     per_seed = per_seed.groupby(LEVELS + ["seed"], dropna=False)["spearman_rho"].mean()
     rho = seed_ci(per_seed.reset_index(), "spearman_rho", LEVELS, confidence)
     rho = rho.rename(columns={"n": "n_seeds", "mean": "rho", "std": "rho_std"})
