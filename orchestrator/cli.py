@@ -42,7 +42,7 @@ def _summary(spec: SweepSpec) -> str:
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
         + (f", {spec.resources.memory} memory" if spec.resources.memory else "")
         + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
-        *(_search_counts(spec) if spec.search else []),
+        *(_search_counts(spec, len(trials)) if spec.search else []),
         f"{len(trials)} trials",  # in search mode: those known before it (the last line: a count)
     ]
     merged = len(spec.equivalents())
@@ -62,7 +62,7 @@ def _search_line(spec: SweepSpec) -> str:
             f"confirm_seeds {s.confirm_seeds}")  # fmt: skip
 
 
-def _search_counts(spec: SweepSpec) -> list[str]:
+def _search_counts(spec: SweepSpec, fixed: int) -> list[str]:
     """The search's worst-case and expected trials next to the equivalent grid's.
 
     Both hold the trials known before the search (dense references, N:M points) once; the
@@ -72,7 +72,6 @@ def _search_counts(spec: SweepSpec) -> list[str]:
 
     space, curves, seeds = spec.search.space(), len(spec.curves()), len(spec.seeds)
     counts = trial_counts(space, curves, seeds)
-    fixed = len(spec.expand())
     grid = fixed + curves * seeds * sum(s != DENSE for s in space.grid)
     worst = fixed + counts.search_worst - curves * seeds  # trial_counts holds a dense per curve
     expected = fixed + counts.search_expected - curves * seeds
@@ -198,10 +197,11 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(sweep_dir: str):
+def _rows(sweep_dir: str, spec: SweepSpec | None = None):
     """The sweep's rows as the analysis reads them: also a row for each trial the grid ran as
     another (sparse at sparsity 0 as dense: its point, from the dense row), and quantization
-    rows beside pruning ones. The one place tables and reports load rows."""
+    rows beside pruning ones. The one place tables and reports load rows (`spec`: the stored
+    one, when the caller has it already)."""
     import pandas as pd
 
     from results.compression import EQUIVALENT, with_equivalents
@@ -210,7 +210,7 @@ def _rows(sweep_dir: str):
     rows = read_sweep(f"{sweep_dir}/results").table.to_pandas()
     equivalents = pd.DataFrame(
         [[getattr(t, c) for c in EQUIVALENT] + [same.trial_key]
-         for t, same in stored_spec(sweep_dir).equivalents()],
+         for t, same in (spec or stored_spec(sweep_dir)).equivalents()],
         columns=EQUIVALENT + ["same_as"],
     )  # fmt: skip
     return with_equivalents(rows, equivalents)
@@ -240,7 +240,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     sweep_dir = locate(args.sweep)
     spec = stored_spec(sweep_dir)
-    rows = _rows(sweep_dir)
+    rows = _rows(sweep_dir, spec)
     frame = split(rows)[0]
     expected = pd.DataFrame(
         [
@@ -269,10 +269,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             f.write("\n" + bp.section(points))
         print("breaking points (adaptive search):\n" + "\n".join(bp.lines(points)))
     if quantized(rows).any():  # pruning vs quantization, appended to the report
+        comparison = compare(rows)
         with report.open("a") as f:
-            f.write("\n" + section(rows) + "\n")
+            f.write("\n" + section(rows, comparison) + "\n")
         print("pruning vs quantization (how monotone the difficulty effect is):")
-        print("\n".join(verdict_lines(compare(rows))) or f"  {NO_COMPARISON}")
+        print("\n".join(verdict_lines(comparison)) or f"  {NO_COMPARISON}")
     plots = sorted(out.glob("*.png"))
     print(f"report: {report}\nplots:  {len(plots)} PNG files in {out}")
     return 0

@@ -139,9 +139,10 @@ def quantization_table(rows: pd.DataFrame) -> str:
     return markdown(wide)
 
 
-def section(rows: pd.DataFrame) -> str:
-    """The report's Markdown section: verdicts of both compressions, and the quantization table."""
-    lines = verdict_lines(compare(rows))
+def section(rows: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str:
+    """The report's Markdown section: verdicts of both compressions (`comparison`: `compare(rows)`,
+    when the caller has it already), and the quantization table."""
+    lines = verdict_lines(compare(rows) if comparison is None else comparison)
     return "\n\n".join(
         [
             "## Pruning vs quantization: is the difficulty effect as monotone?",
