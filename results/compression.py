@@ -75,8 +75,7 @@ def _summary(rows: pd.DataFrame, compression: str, at: str) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame(columns=SUMMARY)
     curves = mono.monotonicity(rows)
-    # "monotone: metric falls with sparsity", possibly followed by "; collapsed at s"
-    falls = curves["verdict"].str.startswith("monotone: metric falls with sparsity")
+    falls = curves["verdict"].str.startswith(mono.FALLS)
     falling = curves.assign(falls=falls)
     falling = falling.assign(group=ref.level_group(falling)).groupby(ref.LEVELS, dropna=False)
     falling = falling.agg(n_curves=("falls", "size"), n_falling=("falls", "sum")).reset_index()

@@ -90,13 +90,17 @@ def _curve_stats(mean: np.ndarray, sem: np.ndarray, size: np.ndarray) -> tuple[f
     return float(np.max(np.abs(mean - fit))), largest_violation(mean), float(noise)
 
 
+FALLS = "monotone: metric falls with sparsity"
+"""The verdict of a family that falls monotonically ("; collapsed at s" may follow it)."""
+
+
 def _verdict(n_sparsities: int, monotone: bool, rho: float, p: float, alpha: float) -> str:
     """A few words on a family's trend with sparsity."""
     falls, rises = rho < 0 and p < alpha, rho > 0 and p < alpha
     if n_sparsities < 2:
         return "too few sparsities"
     if monotone and falls:
-        return "monotone: metric falls with sparsity"
+        return FALLS
     if monotone and not rises:
         return "flat: no significant change with sparsity"
     if falls:

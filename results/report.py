@@ -150,7 +150,7 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     ok = ref.ok_rows(df)
     stats = _with_difficulty(mono.monotonicity(df), df)
-    falling = int(stats["verdict"].str.startswith("monotone: metric falls").sum())
+    falling = int(stats["verdict"].str.startswith(mono.FALLS).sum())
     order = mono.difficulty_summary(df)
     levels = ref.dense_levels(df)
     thresholds = mono.threshold_sparsity(df)
