@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import yaml
 
 from orchestrator.spec import SweepSpec
+from orchestrator.spec.grid import options_key
 from pruning.methods import METHODS
 from results.storage import write_bytes
 from results.store import compact, read_sweep
@@ -119,9 +120,9 @@ def done_keys(spec: SweepSpec) -> set[str]:
 
 def mask_set(trial: TrialConfig) -> tuple:
     """What decides a trial's masks besides the model (the random control draws one per seed)."""
-    options = json.dumps(trial.pruning_options, sort_keys=True, default=str)
-    seed = trial.seed if METHODS[trial.method].seeded else None
-    return (trial.model, trial.method, trial.scope, options, trial.sparsity, seed)
+    method = METHODS.get(trial.method)  # None for the dense trial, which has no masks
+    seed = trial.seed if method is not None and method.seeded else None
+    return (trial.model, trial.method, trial.scope, options_key(trial), trial.sparsity, seed)
 
 
 def reuse_order(trial: TrialConfig) -> tuple:

@@ -21,13 +21,11 @@ import pandas as pd
 from orchestrator.driver import Compactor, Outcome, run_sweep, save_spec
 from orchestrator.search import CurveSearch, SearchSpace, plan_round
 from orchestrator.spec import SweepSpec
-from orchestrator.spec.grid import Curve
+from orchestrator.spec.grid import CURVE, Curve
 from results.store import read_sweep
 from workers.config import TrialConfig
 
 BOOTSTRAP = 200  # seed resamples per curve for the uncertainty of a breaking point
-CURVE = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope", "options",
-         "transfer"]  # fmt: skip
 
 
 @dataclass

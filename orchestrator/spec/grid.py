@@ -115,14 +115,23 @@ class Curve:
     trials: dict[tuple[float, int], TrialConfig]
 
 
+CURVE = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope", "options",
+         "transfer"]  # fmt: skip
+"""What a `Curve.key` holds, in order."""
+
+
+def options_key(trial: TrialConfig) -> str:
+    """A trial's pruning options as one canonical string (a curve's, a mask set's identity)."""
+    return json.dumps(trial.pruning_options, sort_keys=True, default=str)
+
+
 def curves(pruned: list[TrialConfig], dense: list[TrialConfig]) -> list[Curve]:
     """The pruned trials grouped into curves, each with its dense references at sparsity 0."""
     references = {(t.model, t.task_name, t.difficulty_level, t.seed): t for t in dense}
     grouped: dict[tuple, dict[tuple[float, int], TrialConfig]] = {}
     for t in pruned:
-        options = json.dumps(t.pruning_options, sort_keys=True, default=str)
         key = (t.model, t.task_name, t.difficulty_axis, t.difficulty_level, t.method, t.scope,
-               options, t.transfer)  # fmt: skip
+               options_key(t), t.transfer)  # in the order of CURVE  # fmt: skip
         trials = grouped.setdefault(key, {})
         trials[(t.sparsity, t.seed)] = t
         reference = references.get((t.model, t.task_name, t.difficulty_level, t.seed))
