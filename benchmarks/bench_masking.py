@@ -18,8 +18,8 @@ from transformers.utils import logging
 
 from pruning import compute_masks
 from workers import transfer
-from workers.cache import resolve_model
 from workers.config import TrainConfig
+from workers.packaged import resolve_model
 from workers.train import train
 
 MODES = ["dense", "sparse", "dense_freeze"]  # `dense`: the loop with no mask at all

@@ -265,7 +265,7 @@ register_axis(
 register_axis(
     Axis(
         name="answer_format",
-        allowed="0 (multiple choice, all options) or 1 (free-form answer, exact match)",
+        allowed="0 (multiple choice, all options) or 1 (free-form answer, lenient match)",
         valid=lambda v: v in (0, 1),
         harder_when="higher",  # 0 multiple choice, 1 free-form answer
         label="answer format (0 choice, 1 free form)",

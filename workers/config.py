@@ -47,6 +47,9 @@ class TrainConfig(BaseModel):
     max_new_tokens: int | None = Field(None, gt=0)  # generation cap; None: the task's (qa 32, ...)
     num_beams: int | None = Field(None, gt=0)  # beam width of translation; None = 5
     prompt_length: int | None = Field(None, gt=1)  # prompt tokens kept (their end); None: window
+    # how a generated answer is asked and cut (difficulty.prompts.TEMPLATES): the paper's script
+    # or lm-evaluation-harness's format; a trial that generates carries it as TrialConfig.prompt
+    prompt: Literal["paper", "lm-eval"] = "paper"
     # weights' dtype; auto: bf16 language models on a GPU (fp16 without bf16), fp32 otherwise
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     checkpoint: Literal["none", "epoch"] = "none"  # "epoch": save each epoch, resume; not in key
@@ -78,6 +81,7 @@ class TrialConfig:
     cpus: float = 1.0
     gpus: float = 0.0  # resources.gpu: > 0 runs on CUDA (and fails without it), 0 on the CPU
     bits: int | None = None  # a quantization trial's bit width (method rtn); None: pruning, dense
+    prompt: str | None = None  # the template of a trial that generates answers; None: no such
 
     @property
     def task_name(self) -> str:
@@ -106,6 +110,7 @@ class TrialConfig:
         # fields added after the first release enter the key only where they change the result,
         # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
         identity["train"].pop("checkpoint")  # resuming gives the same numbers, bit for bit
+        identity["train"].pop("prompt")  # it changes the trials that generate: `prompt` says
         if self.train.dtype == "auto":
             identity["train"].pop("dtype")
         if not self.train.eval_each_epoch:
@@ -118,6 +123,8 @@ class TrialConfig:
                 identity["train"].pop(name)
         if self.bits is None:  # not a quantization trial: the keys of pruning trials stay
             identity.pop("bits")
+        if self.prompt is None:  # a trial that generates answers: its template (a new default,
+            identity.pop("prompt")  # the paper's, gave every such trial a new key)
         revision = METHODS[self.method].revision if self.method in METHODS else 1
         if revision > 1:  # a method whose algorithm changed: not the earlier algorithm's rows
             identity["revision"] = revision

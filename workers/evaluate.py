@@ -49,7 +49,7 @@ def evaluate_prompts(model: torch.nn.Module, tokenizer, prompts: Prompts,
                      cfg: TrainConfig) -> tuple[str, float, dict[str, float]]:  # fmt: skip
     """(primary metric name, its value, all metrics) of a pretrained model on prompts.
 
-    Answers (qa, free-form): greedy, cut at a newline, period or comma (the harness's TriviaQA).
+    Answers (qa, free-form): greedy, cut at the prompts' stop strings (their template's).
     Options: the log-likelihood of each. Translations: beam search. The metrics of the prompts'
     kind (difficulty.metrics) score them; the primary one is the row's metric.
     """
@@ -71,7 +71,7 @@ def evaluate_prompts(model: torch.nn.Module, tokenizer, prompts: Prompts,
     elif prompts.kind == "generate":
         predicted, _ = halving_on_oom(lambda b: answers(
             model, tokenizer, prompts.contexts, cfg.eval_batch_size, new_tokens, window,
-            stop=("\n", ".", ","), budget=b,
+            stop=prompts.stop, budget=b, skip_blank=prompts.skip_blank,
         ), budget)  # fmt: skip
         references = prompts.targets
     else:

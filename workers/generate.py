@@ -8,17 +8,34 @@ start beyond `max_length` tokens.
 from __future__ import annotations
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from difficulty.translation import tokenizer_code
 from workers.budget import token_batches
 from workers.train import autocast
 
 
-def cut(text: str, stop: tuple[str, ...]) -> str:
-    """The text up to the first stop string, stripped."""
+def cut(text: str, stop: tuple[str, ...], skip_blank: bool = False) -> str:
+    """The text up to the first stop string, stripped; `skip_blank`: after its leading blanks
+    (the paper's "first line" of an answer that starts with a newline is its next line)."""
+    if skip_blank:
+        text = text.lstrip()
     for s in stop:
         text = text.split(s, 1)[0]
     return text.strip()
+
+
+class AnswerEnded(StoppingCriteria):
+    """Per sequence: its answer is complete (a stop string follows it, `cut`'s rule), so the
+    tokens after it would cost forward passes for nothing. A batch stops when all have."""
+
+    def __init__(self, tokenizer, start: int, stop: tuple[str, ...], skip_blank: bool) -> None:
+        self.tokenizer, self.start, self.stop, self.skip_blank = tokenizer, start, stop, skip_blank
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.start :], skip_special_tokens=True)
+        ended = [any(s in (t.lstrip() if self.skip_blank else t) for s in self.stop) for t in texts]
+        return torch.tensor(ended, dtype=torch.bool, device=input_ids.device)
 
 
 @torch.no_grad()
@@ -31,25 +48,32 @@ def answers(
     max_length: int,
     stop: tuple[str, ...],
     budget: int | None = None,
+    skip_blank: bool = False,
 ) -> list[str]:
-    """Greedy continuations of each prompt, cut at the first stop string."""
+    """Greedy continuations of each prompt, cut at the first stop string (`cut`)."""
     tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
     out = [""] * len(prompts)
     limit = max_length - max_new_tokens
+
+    def ended(start: int) -> StoppingCriteriaList:
+        return StoppingCriteriaList([AnswerEnded(tokenizer, start, stop, skip_blank)])
+
     for indices, batch, ids in _generated(model, tokenizer, prompts, batch_size, limit, budget,
-                                          num_beams=1, max_new_tokens=max_new_tokens,
+                                          stopping=ended if stop else None, num_beams=1,
+                                          max_new_tokens=max_new_tokens,
                                           pad_token_id=tokenizer.pad_token_id):  # fmt: skip
         new = ids[:, batch["input_ids"].shape[1] :]
         for i, text in zip(indices, tokenizer.batch_decode(new, skip_special_tokens=True)):
-            out[i] = cut(text, stop)
+            out[i] = cut(text, stop, skip_blank)
     return out
 
 
 def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: int,
-               budget: int | None, **generate):  # fmt: skip
+               budget: int | None, stopping=None, **generate):  # fmt: skip
     """(indices, tokenized batch, generated ids) for batches of `texts`, greedy unless told
     otherwise; a batch holds at most `batch_size` texts and `budget` tokens, counting every
-    beam's prompt and new tokens (longest prompts first)."""
+    beam's prompt and new tokens (longest prompts first). `stopping(prompt width)`: the
+    stopping criteria of a batch."""
     model.eval()
     device = next(model.parameters()).device
     encoded = tokenizer(texts, truncation=True, max_length=max_length)  # once; padded per batch
@@ -58,6 +82,8 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
     for indices in token_batches(cost, budget or batch_size * max(cost), batch_size):
         rows = {key: [encoded[key][i] for i in indices] for key in encoded}
         batch = tokenizer.pad(rows, return_tensors="pt").to(device)
+        if stopping is not None:
+            generate["stopping_criteria"] = stopping(batch["input_ids"].shape[1])
         with autocast(device):
             ids = model.generate(**batch, do_sample=False, **generate)
         yield indices, batch, ids

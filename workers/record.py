@@ -39,6 +39,7 @@ def identity(trial: TrialConfig) -> dict[str, Any]:
         else trial.scope,
         "sparsity": trial.sparsity,
         "bits": trial.bits,
+        "prompt": trial.prompt,
         "transfer": trial.transfer,
         "seed": trial.seed,
         "started_at": datetime.now(timezone.utc),

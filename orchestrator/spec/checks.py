@@ -19,9 +19,9 @@ from orchestrator.spec.schema import GlueDirTask, Quantization, SweepSpec, Task,
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
+from workers.packaged import PACKAGED
 from workers.transfer_modes import TRANSFER_MODES
 
-PACKAGED_MODELS = {"minilm"}
 CALIBRATION_KEYS = ("dataset", "file", "n", "length", "data_files", "split", "text")
 
 
@@ -35,9 +35,12 @@ def check_offline(spec: SweepSpec, path: str) -> SweepSpec:
         _check_quantized_transfer(path, i, quantization, spec.transfer)
     resolved = [_check_task(path, i, task, spec.difficulty) for i, task in enumerate(spec.tasks)]
     for i, model in enumerate(spec.models):
-        if model not in PACKAGED_MODELS and re.match(r"^(\.{0,2}/|~)", model):
-            if not Path(model).expanduser().exists():
-                raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
+        if model in PACKAGED:
+            problem = PACKAGED[model].problem()
+            if problem:
+                raise SpecError(f"{path}: models[{i}] = {model!r} {problem}")
+        elif re.match(r"^(\.{0,2}/|~)", model) and not Path(model).expanduser().exists():
+            raise SpecError(f"{path}: models[{i}] = {model!r}: no such local directory")
     for i, task in enumerate(resolved):
         _check_evaluation_only(path, i, task, spec)
     for i, name in enumerate(spec.trackers):

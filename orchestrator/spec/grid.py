@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from difficulty.axes import axis_levels
+from difficulty import get_task
+from difficulty.axes import AXES, axis_levels
+from difficulty.prompts import generates
 from workers.config import DENSE_METHOD, TrainConfig, TrialConfig
 from workers.transfer_modes import TRANSFER_MODES
 
@@ -79,7 +81,9 @@ def grid(
             axis_levels(axis, task, levels), seeds, list(dict.fromkeys([*transfers, *quantized]))
         )
     )
+    kinds = {task["name"]: get_task(task).kind for task in tasks}
     for model, task, level, seed, transfer in points:
+        generating = generates(kinds[task["name"]], AXES[axis].prompt(level))
         point = dict(
             common,
             model=model,
@@ -88,6 +92,7 @@ def grid(
             seed=seed,
             transfer=transfer,
             task_fingerprint=fingerprints[task["name"]],
+            prompt=train.prompt if generating else None,
         )
         if not TRANSFER_MODES[transfer].prunes:
             unpruned = dict(method=DENSE_METHOD, scope=DENSE_METHOD, pruning_options={})

@@ -9,6 +9,7 @@ from difficulty.metrics import (
     METRICS,
     compute_metrics,
     exact_match,
+    lenient_match,
     normalize_answer,
     primary_metric,
     token_f1,
@@ -37,6 +38,18 @@ def test_exact_match_takes_the_best_alias():
     assert exact_match("Will Shakespeare", aliases) == 0.0
 
 
+def test_lenient_match_is_containment_either_way_over_aliases():
+    # the paper's scoring: an instruction-tuned model answers in sentences
+    assert lenient_match("The capital city of France is Paris.", ["Paris"]) == 1.0
+    assert exact_match("The capital city of France is Paris.", ["Paris"]) == 0.0
+    assert lenient_match("Shakespeare", ["William Shakespeare"]) == 1.0  # answer within alias
+    assert lenient_match("Lyon", ["Paris", "City of Light"]) == 0.0
+    # an empty answer contains nothing and lies within everything: it matches nothing
+    assert lenient_match("", ["Paris"]) == 0.0
+    assert lenient_match("The.", ["Paris"]) == 0.0  # empty once normalized
+    assert lenient_match("Paris", ["The"]) == 0.0  # an alias empty once normalized is skipped
+
+
 def test_token_f1_is_the_best_over_aliases():
     # "william shakespeare" vs "shakespeare": common 1, p 1/2, r 1 -> 2/3;
     # vs "william shakespeare": p 1, r 1 -> 1
@@ -50,7 +63,8 @@ def test_token_f1_is_the_best_over_aliases():
 
 def test_metrics_average_over_questions():
     got = compute_metrics("generate", ["Paris", "the city of paris"], [["paris"], ["Paris"]])
-    assert got == {"exact_match": 0.5, "f1": pytest.approx((1 + 0.5) / 2)}
+    assert got == {"match": 1.0, "exact_match": 0.5, "f1": pytest.approx((1 + 0.5) / 2)}
+    assert primary_metric("generate") == "match"  # the paper's, not the strict one
 
 
 def test_binary_classification_has_accuracy_f1_and_matthews():
@@ -92,7 +106,7 @@ def test_bleu_of_a_hand_checked_pair():
 
 
 def test_every_metric_says_which_way_is_better_and_each_prompt_output_has_a_primary():
-    assert primary_metric("generate") == "exact_match" and primary_metric("translate") == "bleu"
+    assert primary_metric("generate") == "match" and primary_metric("translate") == "bleu"
     assert primary_metric("choose") == "accuracy_norm_above_chance"
     assert METRICS["translate"]["bleu"].chance is None  # no chance level for free text
     logits, labels = np.eye(2)[[1, 0, 0, 0]], np.array([1, 1, 0, 0])

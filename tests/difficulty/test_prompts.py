@@ -32,8 +32,35 @@ def mc(tmp_path):
     return local_task(tmp_path, "my-mc", "multiple_choice", mc_rows(), mc_rows())
 
 
+def test_the_papers_prompts_are_the_default(qa):
+    closed = build_prompts(*qa, PromptSettings(), seed=7)
+    assert closed.contexts[0] == "Answer these questions:\n\nQ: what is the capital of france\nA:"
+    assert closed.stop == ("\n",) and closed.skip_blank  # the first line of the answer
+    opened = build_prompts(*qa, PromptSettings(context=10), seed=7)
+    assert opened.contexts[0] == (
+        "Based on these texts, answer these questions:\n\n"
+        "paris is t\n\n"
+        "Q: what is the capital of france\nA:"
+    )
+    shots = build_prompts(*qa, PromptSettings(shots=1, context=10), seed=7)
+    assert shots.contexts[0] == (
+        "Based on these texts, answer these questions:\n\n"
+        "Q: what is the capital of france\nA: Paris\n\n"
+        "paris is t\n\n"
+        "Q: what is the capital of france\nA:"
+    )
+    assert shots.contexts[0].endswith(opened.contexts[0].split("\n\n", 1)[1])
+
+
+def test_multiple_choice_options_follow_the_harness_question_in_either_template(mc):
+    paper, harness = (
+        build_prompts(*mc, PromptSettings(), seed=7, template=t) for t in ("paper", "lm-eval")
+    )
+    assert paper == harness and paper.contexts[0] == "Question: which animal barks\nAnswer:"
+
+
 def test_closed_book_zero_shot_question(qa):
-    prompts = build_prompts(*qa, PromptSettings(), seed=7)
+    prompts = build_prompts(*qa, PromptSettings(), seed=7, template="lm-eval")
     assert prompts.kind == "generate"
     assert prompts.contexts == [
         "Question: what is the capital of france\nAnswer:",
@@ -43,7 +70,7 @@ def test_closed_book_zero_shot_question(qa):
 
 
 def test_two_shots_and_ten_characters_of_evidence(qa):
-    prompts = build_prompts(*qa, PromptSettings(shots=2, context=10), seed=7)
+    prompts = build_prompts(*qa, PromptSettings(shots=2, context=10), seed=7, template="lm-eval")
     assert prompts.contexts[0] == (
         "Question: what is the capital of france\nAnswer: Paris\n\n"
         "Question: how many legs has a spider\nAnswer: eight\n\n"
@@ -53,10 +80,15 @@ def test_two_shots_and_ten_characters_of_evidence(qa):
 
 
 def test_shots_are_nested_and_drawn_by_the_seed(qa):
-    one, three = (build_prompts(*qa, PromptSettings(shots=k), seed=7).contexts[1] for k in (1, 3))
+    one, three = (
+        build_prompts(*qa, PromptSettings(shots=k), seed=7, template="lm-eval").contexts[1]
+        for k in (1, 3)
+    )
     demos = one.rsplit("Question: ", 1)[0]
     assert three.startswith(demos) and three.count("Question:") == 4
-    assert build_prompts(*qa, PromptSettings(shots=3), seed=8).contexts[1] != three
+    assert (
+        build_prompts(*qa, PromptSettings(shots=3), seed=8, template="lm-eval").contexts[1] != three
+    )
 
 
 def test_k_options_hold_the_answer_and_k_minus_1_distractors(mc):
@@ -83,7 +115,9 @@ def test_k_options_hold_the_answer_and_k_minus_1_distractors(mc):
 
 
 def test_free_form_asks_the_same_question_without_options(mc):
-    prompts = build_prompts(*mc, PromptSettings(free_form=True), seed=7)
-    assert prompts.kind == "generate"
+    prompts = build_prompts(*mc, PromptSettings(free_form=True), seed=7, template="lm-eval")
+    assert prompts.kind == "generate" and prompts.stop == ("\n", ".", ",")
     assert prompts.contexts[2] == "Question: what do bees make\nAnswer:"
+    paper = build_prompts(*mc, PromptSettings(free_form=True), seed=7)
+    assert paper.contexts[2] == "Answer these questions:\n\nQ: what do bees make\nA:"
     assert prompts.targets[2] == ["honey"]

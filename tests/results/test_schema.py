@@ -23,7 +23,7 @@ def test_an_old_fragment_without_metrics_migrates_to_the_current_schema(tmp_path
     assert migrated.schema.metadata == schema.SCHEMA.metadata
     assert migrated["metrics"].to_pylist() == [None]
     assert migrated.to_pylist()[0] == {
-        **row("old"), "metrics": None, "bits": None, "actual_levels": None
+        **row("old"), "metrics": None, "bits": None, "actual_levels": None, "prompt": None
     }  # fmt: skip
 
 
@@ -34,7 +34,9 @@ def _v1_fragment(path, key: str) -> None:
     pq.write_table(table.replace_schema_metadata({schema.VERSION_KEY: b"1"}), path)
 
 
-def test_v1_fragments_read_beside_v2_ones_and_compact_migrates_them_to_v2(tmp_path):
+def test_v1_fragments_read_beside_newer_ones_and_compact_migrates_them_to_the_current_schema(
+    tmp_path,
+):
     _v1_fragment(tmp_path / "old.parquet", "old")
     store.write_trial(str(tmp_path), {**row("new"), "bits": 4, "actual_levels": 15.5})
     table = store.read_sweep(str(tmp_path)).table
@@ -43,7 +45,7 @@ def test_v1_fragments_read_beside_v2_ones_and_compact_migrates_them_to_v2(tmp_pa
     done = store.compact(str(tmp_path))
     assert done.rows == 2 and done.removed == 2
     compacted = pq.read_table(done.path)
-    assert compacted.schema.metadata[schema.VERSION_KEY] == b"2"
+    assert compacted.schema.metadata[schema.VERSION_KEY] == b"3"
     assert compacted.schema.remove_metadata() == schema.SCHEMA.remove_metadata()
     assert sorted(compacted["bits"].to_pylist(), key=str) == [4, None]
 
@@ -73,7 +75,7 @@ def test_a_newer_version_or_none_is_refused_in_one_line(tmp_path):
 def test_the_version_is_the_newest_column_s_and_the_names_stay_importable():
     import results
 
-    assert schema.SCHEMA_VERSION == str(max(column.since for column in schema.COLUMNS)) == "2"
+    assert schema.SCHEMA_VERSION == str(max(column.since for column in schema.COLUMNS)) == "3"
     assert results.SCHEMA is schema.SCHEMA is store.SCHEMA
     assert results.SCHEMA_VERSION == schema.SCHEMA_VERSION
 

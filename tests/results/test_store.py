@@ -24,7 +24,7 @@ from results.query import query
 def row(key: str, metric: float = 0.9, status: str = "ok", minutes: int = 0) -> dict:
     t = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes)
     return {"trial_key": key, "sweep": "s", "model": "m", "task": "t", "difficulty_axis": "data_fraction",
-            "difficulty_level": 1.0, "method": "magnitude", "scope": "global", "sparsity": 0.5, "bits": None,
+            "difficulty_level": 1.0, "method": "magnitude", "scope": "global", "sparsity": 0.5, "bits": None, "prompt": None,
             "actual_sparsity": 0.5, "transfer": "sparse", "seed": 1, "metric_name": "accuracy",
             "metric": metric, "n_train": 10, "n_eval": 10, "prune_s": 0.1, "train_s": 1.0, "eval_s": 0.1,
             "status": status, "error": None if status == "ok" else "boom", "node": "n", "device": "cpu",
@@ -35,7 +35,7 @@ def row(key: str, metric: float = 0.9, status: str = "ok", minutes: int = 0) -> 
 def test_round_trip_keeps_the_schema_and_its_version(tmp_path):
     path = store.write_trial(str(tmp_path), row("a"))
     schema = pq.read_schema(path)
-    assert schema.metadata[b"junkdna.schema_version"] == b"2"
+    assert schema.metadata[b"junkdna.schema_version"] == b"3"
     table = store.read_sweep(str(tmp_path)).table
     assert table.schema.names == store.SCHEMA.names
     assert table.to_pylist()[0]["metric"] == 0.9
@@ -103,10 +103,10 @@ def test_corrupt_fragment_is_reported_and_skipped_by_queries(tmp_path):
 def test_a_newer_schema_version_is_refused_with_a_clear_message(tmp_path):
     table = pa.Table.from_pylist([row("a")], schema=store.SCHEMA)
     pq.write_table(
-        table.replace_schema_metadata({"junkdna.schema_version": "3"}), tmp_path / "a.parquet"
+        table.replace_schema_metadata({"junkdna.schema_version": "4"}), tmp_path / "a.parquet"
     )
     with pytest.raises(
-        store.StoreError, match="schema version 3; this junkdna reads version 2 or older"
+        store.StoreError, match="schema version 4; this junkdna reads version 3 or older"
     ):
         store.read_sweep(str(tmp_path))
 

@@ -16,6 +16,8 @@ def test_cut_keeps_the_text_before_the_first_stop_string_stripped():
     assert cut("blue . the sky\nis", ("\n", ".")) == "blue"
     assert cut("eight legs ", ("\n",)) == "eight legs"
     assert cut("", ("\n",)) == ""
+    # the paper's first line of the answer: a leading newline is skipped, not the answer
+    assert cut("\nParis\nQ:", ("\n",)) == "" and cut("\nParis\nQ:", ("\n",), True) == "Paris"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,24 @@ def test_batches_answer_as_one_prompt_at_a_time(lm):
         model, tok, PROMPTS, batch_size=3, max_new_tokens=6, max_length=128, stop=(stop,)
     )
     assert stopped == [cut(a, (stop,)) for a in one] and stopped != one
+
+
+def test_generation_stops_once_every_answer_has_ended(lm):
+    """Stop strings end a sequence's generation (same answers, fewer forward passes)."""
+    model, tok = lm
+    calls = []
+    hook = model.register_forward_hook(lambda *_: calls.append(1))
+    kwargs = dict(batch_size=1, max_new_tokens=12, max_length=128)
+    try:
+        full = answers(model, tok, PROMPTS, **kwargs, stop=())
+        full_passes = len(calls)
+        calls.clear()
+        stop = " " + full[0].split()[1]  # the second word of the first answer ends it early
+        stopped = answers(model, tok, PROMPTS, **kwargs, stop=(stop,))
+    finally:
+        hook.remove()
+    assert stopped == [cut(a, (stop,)) for a in full]
+    assert len(calls) < full_passes  # the batches ended before max_new_tokens
 
 
 def test_a_long_prompt_loses_its_start(lm):
