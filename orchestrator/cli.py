@@ -279,17 +279,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def demo_spec(llm: bool) -> dict:
+    """The embedded demo's spec as data: MiniLM fine-tuned on two polarity tasks, or (`llm`)
+    SmolLM2 evaluated closed and open book, calibrated on the text junkdna ships."""
     import yaml
 
-    data = yaml.safe_load(files("orchestrator").joinpath("demo.yaml").read_text())
-    out = Path(args.out).resolve()
+    data = yaml.safe_load(
+        files("orchestrator").joinpath("demo-llm.yaml" if llm else "demo.yaml").read_text()
+    )
+    calibration = str(files("difficulty").joinpath("data/calibration.txt"))
+    for pruning in data["pruning"]:
+        if "calibration" in pruning:
+            pruning["calibration"]["file"] = calibration
+    return data
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    data = demo_spec(args.llm)
+    out = Path(args.out or ("./junkdna-demo-llm" if args.llm else "./junkdna-demo")).resolve()
     data.update(name=out.name, storage=str(out.parent))
-    spec = validate_spec(data, "demo")
+    spec = validate_spec(data, "demo --llm" if args.llm else "demo")
     print(_summary(spec))
     code = _run(spec, address=None)
     sweep = spec.sweep_dir
-    print("\naccuracy (mean ± std over seeds, change from dense) by task × sparsity:\n")
+    measured = "match (lenient), by level" if args.llm else "accuracy, by task"
+    print(f"\n{measured} × sparsity (mean ± std over seeds, change from dense):\n")
     cmd_table(argparse.Namespace(sweep=sweep))
     print()
     cmd_analyze(argparse.Namespace(sweep=sweep, out=None, max_plots=None))
@@ -309,7 +323,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="junkdna", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("demo", help="run the embedded offline demo sweep (local Ray, MiniLM)")
-    s.add_argument("--out", default="./junkdna-demo", help="sweep directory (default %(default)s)")
+    s.add_argument(
+        "--llm",
+        action="store_true",
+        help="the LLM demo: SmolLM2, closed vs open book QA, magnitude/Wanda/SparseGPT",
+    )
+    s.add_argument("--out", help="sweep directory (default ./junkdna-demo, ./junkdna-demo-llm)")
     s.set_defaults(func=cmd_demo)
     s = sub.add_parser("validate", help="check a spec; print its trial count and grid")
     s.add_argument("spec")
