@@ -106,8 +106,7 @@ def _run(spec: SweepSpec, address: str | None) -> int:
         f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
     )
     if spec.search:
-        print(f"  search: {outcome.curves} curves, {outcome.probes} sparsities probed in all, "
-              f"{outcome.rounds} rounds")  # fmt: skip
+        print(f"  search: {outcome.curves} curves, {outcome.probes} sparsities probed in all")
     if outcome.ready_s:
         ready = sorted(outcome.ready_s)
         print(
