@@ -9,6 +9,11 @@ small at 10,000+ trials. The trial configs travel once through Ray's object stor
 (`tune.with_parameters`); Tune's own configs hold only a bundle index. The results store, not
 Tune's experiment state, is the record of what is done.
 
+An adaptive search (`run_searcher`) has no list of trials up front: a Tune `Searcher` asks its
+feed (orchestrator.search_driver.ProbeFeed) for a bundle whenever Tune has room for one and
+tells it each trial's result, so a curve's next probe starts as soon as its last one finished.
+Its bundles travel in their Tune configs; they are few (a search runs a fraction of a grid).
+
 Over 300 lines on purpose: everything between the spec and Ray Tune (bundling, pending
 limit, compaction during a run, the GPU warning) in one place, the only module that runs Tune.
 """

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from orchestrator.driver import Compactor, Outcome, mask_set, run_searcher, save_spec
-from orchestrator.search import CurveSearch, Scheduler, SearchSpace
+from orchestrator.search import NOISE_MULTIPLE, CurveSearch, Scheduler, SearchSpace
 from orchestrator.spec import SweepSpec
 from orchestrator.spec.grid import CURVE, Curve
 from results.store import read_sweep
@@ -217,18 +217,24 @@ def breaking_points(spec: SweepSpec, rows: list[dict], seed: int = 0) -> pd.Data
     for curve in curves:
         search = CurveSearch.replay(space, spec.seeds, by_curve[curve.key])
         boot = _bootstrap(space, spec.seeds, by_curve[curve.key], rng)
+        sizes = search.contradiction_sizes()
         for drop, (lo, hi) in search.brackets().items():
-            contradictions = [(p, f) for d, p, f in search.contradictions() if d == drop]
+            contradictions = {(p, f): z for (d, p, f), z in sizes.items() if d == drop}
             out.append({
                 **dict(zip(CURVE, curve.key)), "drop": drop, "last_passing": lo,
                 "first_failing": hi, "width": _width(space, lo, hi), "probes": search.n_probes,
                 "trials": search.n_trials, "dense_metric": search.dense_metric,
-                "non_monotone": bool(contradictions),
-                "contradictions": "; ".join(f"passes {p:g} > fails {f:g}"
-                                            for p, f in contradictions),
+                "non_monotone": any(not z <= NOISE_MULTIPLE for z in contradictions.values()),
+                "contradictions": "; ".join(f"passes {p:g} > fails {f:g} ({_size(z)})"
+                                            for (p, f), z in contradictions.items()),
                 "midpoint": _midpoint(space, lo, hi), "bootstrap": [b.get(drop) for b in boot],
             })  # fmt: skip
     return pd.DataFrame(out)
+
+
+def _size(z: float) -> str:
+    """A contradiction's size in standard errors, as the report prints it."""
+    return "one seed: noise not measured" if math.isnan(z) else f"{z:.1f} SE"
 
 
 def _width(space: SearchSpace, lo: float | None, hi: float | None) -> float:
