@@ -357,15 +357,14 @@ def plan_round(searches: Mapping[Hashable, CurveSearch]) -> list[tuple[Hashable,
 
 def allocate(gaps: Sequence[tuple[int, int, int]], budget: int) -> list[int]:
     """Points per gap, for gaps (size, room, cost): each point goes where it leaves the largest
-    remaining stretch, size / (points + 1), smallest; at most `room` a gap, `budget` in cost."""
+    remaining stretch, size / (points + 1), smallest; at most `room` a gap, while `budget` (in
+    cost) lasts; the last point may overrun it (its other seeds wait for the next free slot)."""
     counts = [0] * len(gaps)
     heap = [(-size, i) for i, (size, room, _) in enumerate(gaps) if room > 0]
     heapq.heapify(heap)
     while heap and budget > 0:
         _, i = heapq.heappop(heap)
         size, room, cost = gaps[i]
-        if cost > budget:
-            continue
         counts[i] += 1
         budget -= cost
         if counts[i] < room:
