@@ -27,7 +27,7 @@ import itertools
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -66,9 +66,9 @@ class SearchSpace:
             raise ValueError("search.min_seeds must be >= 1 and search.confirm_seeds >= 0")
         object.__setattr__(self, "drops", tuple(sorted(self.drops)))
 
-    @property
+    @cached_property
     def grid(self) -> tuple[float, ...]:
-        """The allowed sparsities, range[0] + k · resolution up to range[1]."""
+        """The allowed sparsities, range[0] + k · resolution up to range[1] (computed once)."""
         lo, hi = self.range
         n = math.floor((hi - lo) / self.resolution + 1e-9) + 1
         return tuple(round(lo + k * self.resolution, 10) for k in range(n))
