@@ -199,12 +199,15 @@ class CurveSearch:
         pairs = self.contradictions()
         if not pairs:
             return {}
-        ok = {s: [m for m in r.values() if m is not None] for s, r in self._results.items()}
-        df = sum(len(m) - 1 for m in ok.values() if len(m) > 1)
-        ss = sum(float(np.var(m)) * len(m) for m in ok.values() if len(m) > 1)
+        ok = {s: m for s in self._results if (m := self._deciding(s))}
+        df = sum(len(m) - 1 for m in ok.values())
+        ss = sum(float(np.var(m)) * len(m) for m in ok.values())
         sd = math.sqrt(ss / df) if df else math.nan
         out = {}
         for drop, p, f in pairs:
+            if p not in ok or f not in ok:  # a given dense reference has no seeds to measure
+                out[drop, p, f] = math.nan
+                continue
             diff = float(np.mean(ok[p]) - np.mean(ok[f]))
             se = sd * math.sqrt(1 / len(ok[p]) + 1 / len(ok[f]))
             out[drop, p, f] = se if math.isnan(se) else diff / se if se > 0 else math.inf
@@ -239,14 +242,20 @@ class CurveSearch:
 
     def _mean(self, sparsity: float) -> float | None:
         """Mean over the decided seeds; None while they run, nan if too few finished ok."""
+        ok = self._deciding(sparsity)
+        if ok is None:
+            return None
+        return sum(ok) / len(ok) if len(ok) >= self.space.min_seeds else math.nan
+
+    def _deciding(self, sparsity: float) -> list[float] | None:
+        """The ok metrics a point's mean is taken over; None while its seeds run."""
         have = self._results.get(sparsity, {})
         if not all(x in have for x in self.seeds):
             return None
         seeds = self.seeds
         if self.confirm and all(x in have for x in self.confirm):
             seeds += self.confirm
-        ok = [have[x] for x in seeds if have[x] is not None]
-        return sum(ok) / len(ok) if len(ok) >= self.space.min_seeds else math.nan
+        return [have[x] for x in seeds if have[x] is not None]
 
     def _means(self) -> dict[int, float]:
         """Grid index -> mean of every decided point (nan: void); sparsity 0 is the dense."""
