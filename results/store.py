@@ -25,6 +25,7 @@ from results.storage import (
     delete_many,
     filesystem,
     list_files,
+    read_file,
     read_if_exists,
     remove_stale_temporaries,
     write_atomic,
@@ -157,8 +158,7 @@ def read_whole(results_dir: str) -> Whole:
 
     def load(info: pafs.FileInfo) -> pa.Table | str:
         try:
-            with fs.open_input_file(info.path) as f:
-                file = pq.ParquetFile(pa.BufferReader(f.read()))
+            file = pq.ParquetFile(pa.BufferReader(read_file(info.path, fs)))
             if problem := version_problem(file.schema_arrow):
                 raise StoreError(f"{info.path}: {problem}")
             return migrate(file.read())

@@ -170,20 +170,8 @@ def test_compaction_merges_files_without_changing_what_queries_return(tmp_path):
 def test_compaction_reads_each_file_once(tmp_path, monkeypatch):
     results_dir = _sweep(tmp_path)
     opened = []
-    real = store.filesystem
-
-    class Counting:
-        def __init__(self, fs):
-            self.fs = fs
-
-        def open_input_file(self, path):
-            opened.append(path)
-            return self.fs.open_input_file(path)
-
-        def __getattr__(self, name):
-            return getattr(self.fs, name)
-
-    monkeypatch.setattr(store, "filesystem", lambda d: (Counting(real(d)[0]), real(d)[1]))
+    read = store.read_file
+    monkeypatch.setattr(store, "read_file", lambda path, fs: opened.append(path) or read(path, fs))
     monkeypatch.setattr(store, "scan", lambda d: pytest.fail("compaction read the footers first"))
     summary = store.compact(results_dir)
     assert len(opened) == len(set(opened)) == summary.merged + len(summary.corrupt) == 7
