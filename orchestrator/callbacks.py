@@ -25,18 +25,23 @@ from workers.config import TrialConfig
 from workers.record import failed_row, identity
 
 
+def bundle_trials(config: dict[str, Any], bundles: list) -> list[dict[str, Any]]:
+    """A Tune trial's junkdna trials: a searcher's travel in its config, a grid's by index."""
+    return config["trials"] if "trials" in config else bundles[config["bundle"]]
+
+
 class Progress(Callback):
     """done / running / failed / pending, trials per minute and ETA, on one updating line."""
 
     def __init__(
         self,
-        total: int,
+        total: int | Callable[[], int],
         already_done: int,
         bundles: list,
         quiet: bool = False,
         on_row: Callable[[], None] | None = None,
     ) -> None:
-        self.total, self.done, self.running = total, already_done, 0
+        self._total, self.done, self.running = total, already_done, 0  # a search's total grows
         self.on_row = on_row or (lambda: None)  # called once per row a trial wrote
         self.bundles = bundles
         self.started_done = already_done
@@ -48,6 +53,10 @@ class Progress(Callback):
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
         self.last_print = 0.0
+
+    @property
+    def total(self) -> int:
+        return self._total() if callable(self._total) else self._total
 
     def line(self) -> str:
         elapsed = time.monotonic() - self.start
@@ -101,7 +110,7 @@ class Progress(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running -= 1
         error = f"worker lost: {last_line(_error_text(trial))}"
-        for config in self.bundles[trial.config["bundle"]]:
+        for config in bundle_trials(trial.config, self.bundles):
             key = TrialConfig.from_dict(config).trial_key
             # reported `ok` here, else its own fragment (a compaction may have merged the former)
             if key not in self.ok and not has_row(config["results_dir"], key, compacted=False):
@@ -144,7 +153,7 @@ class TrialRuns(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
         if result["skipped"]:
             return
-        config = {**self._config(trial.config["bundle"], result["trial_key"]),
+        config = {**self._config(trial.config, result["trial_key"]),
                   "metric_name": result["metric_name"]}  # fmt: skip
         run = Trial(
             trial.trainable_name,
@@ -173,9 +182,9 @@ class TrialRuns(Callback):
         for logger in self.loggers:
             logger.on_experiment_end(trials, **info)  # W&B: wait for the uploads
 
-    def _config(self, bundle: int, key: str) -> dict[str, Any]:
+    def _config(self, tune_config: dict[str, Any], key: str) -> dict[str, Any]:
         if key not in self.configs:
-            for config in self.bundles[bundle]:
+            for config in bundle_trials(tune_config, self.bundles):
                 trial = TrialConfig.from_dict(config)
                 row = identity(trial)
                 row.pop("started_at")

@@ -59,7 +59,7 @@ def _search_line(spec: SweepSpec) -> str:
     s = spec.search
     return (f", searched: drops {', '.join(f'{d:g}' for d in s.drops)} over "
             f"[{s.range[0]:g}, {s.range[1]:g}] by {s.resolution:g}, min_seeds {s.min_seeds}, "
-            f"confirm_seeds {s.confirm_seeds}")  # fmt: skip
+            f"confirm_seeds {s.confirm_seeds}, k_section {str(s.k_section).lower()}")  # fmt: skip
 
 
 def _search_counts(spec: SweepSpec, fixed: int) -> list[str]:
@@ -77,11 +77,12 @@ def _search_counts(spec: SweepSpec, fixed: int) -> list[str]:
     expected = fixed + counts.search_expected - curves * seeds
     gpu = spec.resources.gpu
     unit, scale = ("GPU-trials", gpu) if gpu else ("trials", 1)
+    ahead = "; free slots probe ahead (k_section), up to the grid" if spec.search.k_section else ""
     return [
         f"search: {curves} curves, probes chosen as it runs; in all (the {fixed} trials below "
         f"included) {unit}: grid {grid * scale:g}, search worst "
         f"{worst * scale:g} ({worst / grid:.2f}x), expected {expected * scale:.0f} "
-        f"({expected / grid:.2f}x, monotone curves)"
+        f"({expected / grid:.2f}x, monotone curves){ahead}"
     ]
 
 
@@ -106,8 +107,7 @@ def _run(spec: SweepSpec, address: str | None) -> int:
         f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
     )
     if spec.search:
-        print(f"  search: {outcome.curves} curves, {outcome.probes} sparsities probed in all, "
-              f"{outcome.rounds} rounds")  # fmt: skip
+        print(f"  search: {outcome.curves} curves, {outcome.probes} sparsities probed in all")
     if outcome.ready_s:
         ready = sorted(outcome.ready_s)
         print(

@@ -9,6 +9,11 @@ small at 10,000+ trials. The trial configs travel once through Ray's object stor
 (`tune.with_parameters`); Tune's own configs hold only a bundle index. The results store, not
 Tune's experiment state, is the record of what is done.
 
+An adaptive search (`run_searcher`) has no list of trials up front: a Tune `Searcher` asks its
+feed (orchestrator.search_driver.ProbeFeed) for a bundle whenever Tune has room for one and
+tells it each trial's result, so a curve's next probe starts as soon as its last one finished.
+Its bundles travel in their Tune configs; they are few (a search runs a fraction of a grid).
+
 Over 300 lines on purpose: everything between the spec and Ray Tune (bundling, pending
 limit, compaction during a run, the GPU warning) in one place, the only module that runs Tune.
 """
@@ -211,9 +216,10 @@ def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
     """The Tune trainable: run one bundle's trials in turn, one Tune report per trial."""
     from ray import tune
 
+    from orchestrator.callbacks import bundle_trials
     from workers.trial import run_with_retries
 
-    for trial in bundles[config["bundle"]]:
+    for trial in bundle_trials(config, bundles):
         out = run_with_retries(trial, retries)
         tune.report({k: out.get(k) for k in REPORTED})
 
@@ -255,57 +261,103 @@ def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
     )
 
 
-def run_sweep(
-    spec: SweepSpec,
-    address: str | None = None,
-    quiet: bool = False,
-    trials: list[TrialConfig] | None = None,
-    done: set[str] | None = None,
-    compactor: Compactor | None = None,
-    warn: bool = True,
-) -> Outcome:
-    """Run every trial of `spec` without an `ok` row.
-
-    A search round passes its `trials`, the keys it knows are `done`, the sweep's `compactor`
-    (one over all rounds) and whether to `warn`; it saves the spec itself, once.
-    """
+def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
+    """Run every trial of `spec` without an `ok` row."""
     start = time.perf_counter()
-    own = trials is None
-    trials = spec.expand() if own else trials
-    done = done_keys(spec) if done is None else done
+    trials, done = spec.expand(), done_keys(spec)
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
-    if own:
-        save_spec(spec)
+    save_spec(spec)
     if not todo:
         return outcome
 
     from ray import tune
 
-    from orchestrator.callbacks import Progress
-    from orchestrator.trackers import tracker_callbacks
+    pending = _start(spec, address)
+    work = bundles(todo, noop=spec.noop, slots=pending)
+    compactor = Compactor(f"{spec.sweep_dir}/results")
+    progress = _progress(len(trials), outcome.already_done, work, quiet, compactor)
+    space = {"bundle": tune.grid_search(list(range(len(work))))}
+    _fit(spec, work, progress, pending, tune.TuneConfig(reuse_actors=True), space)
+    compactor.finish()
+    return _tally(outcome, progress, start)
 
+
+def run_searcher(
+    spec: SweepSpec, feed: Any, address: str | None, quiet: bool, compactor: Compactor
+) -> Outcome:
+    """Run the trials an adaptive search hands out as it decides them (search_driver.ProbeFeed:
+    `slots`, `next_bundle`, `result`, `bundle_done`, `finished`), through a Tune `Searcher`."""
+    from ray import tune
+
+    start = time.perf_counter()
+    outcome = Outcome(total=0, already_done=0)
+    feed.slots = _start(spec, address)
+    progress = _progress(lambda: len(feed.issued), 0, [], quiet, compactor)
+    config = tune.TuneConfig(search_alg=_searcher(feed), num_samples=-1, reuse_actors=True)
+    _fit(spec, [], progress, feed.slots, config, {})
+    return _tally(outcome, progress, start)
+
+
+def _searcher(feed: Any):
+    """The Tune `Searcher` over a feed: a bundle per suggestion, each trial's result back."""
+    from ray.tune.search import Searcher
+
+    class ProbeSearcher(Searcher):
+        def suggest(self, trial_id: str) -> dict | str | None:
+            bundle = feed.next_bundle(trial_id)
+            if bundle:
+                return {"trials": [t.to_dict() for t in bundle]}
+            return Searcher.FINISHED if feed.finished else None
+
+        def on_trial_result(self, trial_id: str, result: dict) -> None:
+            feed.result(result["trial_key"], result["status"], result["metric"])
+
+        def on_trial_complete(self, trial_id: str, result=None, error: bool = False) -> None:
+            feed.bundle_done(trial_id)
+
+        def save(self, checkpoint_path: str) -> None:
+            """Nothing to save: the results store is the search's record (resume replays it)."""
+
+        def restore(self, checkpoint_path: str) -> None:
+            """Nothing to restore (see save)."""
+
+    return ProbeSearcher()
+
+
+def _start(spec: SweepSpec, address: str | None) -> int:
+    """Connect to Ray, warn about unused GPUs; the pending-trial limit (trials run at once)."""
     _connect(address)
     nodes = _live_nodes()
     warning = unused_gpus_warning(spec, sum(node.get("GPU", 0) for node in nodes))
-    if warn and warning:
+    if warning:
         print(warning, file=sys.stderr)
     # Tune starts at most this many trials waiting for resources; an autoscaler sees only the
     # waiting ones, so too low a limit grows the cluster a few nodes per boot cycle.
     # TUNE_MAX_PENDING_TRIALS_PG set by the user wins.
-    pending = int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec, nodes))
-    work = bundles(todo, noop=spec.noop, slots=pending)
-    finish = compactor is None  # a search's compactor is finished after its last round
-    compactor = compactor or Compactor(f"{spec.sweep_dir}/results")
-    progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
+    return int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec, nodes))
+
+
+def _progress(total, already_done: int, work: list, quiet: bool, compactor: Compactor):
+    from orchestrator.callbacks import Progress
+
+    return Progress(total, already_done, work, quiet, compactor.row_written)
+
+
+def _fit(spec: SweepSpec, work: list, progress, pending: int, tune_config, param_space) -> None:
+    """One Tuner.fit() over `work` (bundles by index) or a searcher's bundles, `pending` at most."""
+    from ray import tune
+
+    from orchestrator.trackers import tracker_callbacks
+
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
         resources["memory"] = _bytes(spec.resources.memory)
     trainable = tune.with_parameters(_run_bundle, bundles=work, retries=spec.retries)
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
-        param_space={"bundle": tune.grid_search(list(range(len(work))))},
-        tune_config=tune.TuneConfig(reuse_actors=True),
+        param_space=param_space,
+        tune_config=tune_config,
         run_config=tune.RunConfig(
             name=datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f"),
             storage_path=f"{spec.sweep_dir}/tune",
@@ -327,9 +379,10 @@ def run_sweep(
         else:
             os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = saved
     progress.close()
+
+
+def _tally(outcome: Outcome, progress, start: float) -> Outcome:
     outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
-    if finish:
-        compactor.finish()
     outcome.wall_s = time.perf_counter() - start
     return outcome
 

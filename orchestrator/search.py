@@ -22,15 +22,20 @@ replay) whose parts share invariants; split, each half would need the other to b
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 DENSE = 0.0  # sparsity 0 is the dense trial: the reference, never a probe
+# A contradiction (a pass above a fail) marks a curve non-monotone only when it exceeds this many
+# standard errors of the difference of the two probe means (benchmarks/bench_search.py: the
+# false alarms it removes on monotone curves, the real dips it keeps).
+NOISE_MULTIPLE = 3.0
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,9 @@ class SearchSpace:
             raise ValueError("search.min_seeds must be >= 1 and search.confirm_seeds >= 0")
         object.__setattr__(self, "drops", tuple(sorted(self.drops)))
 
-    @property
+    @cached_property
     def grid(self) -> tuple[float, ...]:
-        """The allowed sparsities, range[0] + k · resolution up to range[1]."""
+        """The allowed sparsities, range[0] + k · resolution up to range[1] (computed once)."""
         lo, hi = self.range
         n = math.floor((hi - lo) / self.resolution + 1e-9) + 1
         return tuple(round(lo + k * self.resolution, 10) for k in range(n))
@@ -128,12 +133,24 @@ class CurveSearch:
         self._results.setdefault(s, {}).update(metrics)
         self._issued.get(s, set()).difference_update(metrics)
 
-    def next_probes(self) -> list[Probe]:
-        """Trials to start now (none while the ones they depend on run); marks them issued."""
-        probes = self._plan(self._busy())
+    def next_probes(self, spare: int = 0) -> list[Probe]:
+        """Trials to start now (none while the ones they depend on run); marks them issued.
+
+        `spare`: up to that many probes more than bisection's, placed where they best split the
+        open brackets' unprobed gaps (k-section; the `Scheduler` gives them from free slots).
+        Before the dense reference is known they split the whole grid.
+        """
+        busy = self._busy()
+        probes = self._plan(busy)
+        if spare > 0:
+            probes += self._widen(busy | {p.sparsity for p in probes}, spare)
         for p in probes:
             self._issued.setdefault(p.sparsity, set()).update(p.seeds)
         return probes
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """(size in grid steps, unprobed points) of each gap extra probes could split now."""
+        return [(b - a, len(free)) for a, b, free in self._gaps(self._busy())]
 
     @property
     def done(self) -> bool:
@@ -171,10 +188,36 @@ class CurveSearch:
             out += [(drop, self._grid[p], self._grid[f]) for f in fails for p in passes if p > f]
         return sorted(out)
 
+    def contradiction_sizes(self) -> dict[tuple[float, float, float], float]:
+        """Each contradiction's size: how far the mean at its passing sparsity lies above the
+        mean at its failing one, in standard errors of that difference.
+
+        The seeds' spread is pooled over every decided point of the curve (one sd, as the seed
+        noise is one), so three seeds a probe still give a usable estimate. inf: no spread at
+        all; nan: no point has two ok seeds, so noise cannot be told from a dip.
+        """
+        pairs = self.contradictions()
+        if not pairs:
+            return {}
+        ok = {s: m for s in self._results if (m := self._deciding(s))}
+        df = sum(len(m) - 1 for m in ok.values())
+        ss = sum(float(np.var(m)) * len(m) for m in ok.values())
+        sd = math.sqrt(ss / df) if df else math.nan
+        out = {}
+        for drop, p, f in pairs:
+            if p not in ok or f not in ok:  # a given dense reference has no seeds to measure
+                out[drop, p, f] = math.nan
+                continue
+            diff = float(np.mean(ok[p]) - np.mean(ok[f]))
+            se = sd * math.sqrt(1 / len(ok[p]) + 1 / len(ok[f]))
+            out[drop, p, f] = se if math.isnan(se) else diff / se if se > 0 else math.inf
+        return out
+
     @property
     def non_monotone(self) -> bool:
-        """Some probe passed at a higher sparsity than one that failed."""
-        return bool(self.contradictions())
+        """Some probe passed at a higher sparsity than one that failed, by more than
+        NOISE_MULTIPLE standard errors (or by an unmeasurable amount: one seed a probe)."""
+        return any(not z <= NOISE_MULTIPLE for z in self.contradiction_sizes().values())
 
     @property
     def n_probes(self) -> int:
@@ -199,14 +242,20 @@ class CurveSearch:
 
     def _mean(self, sparsity: float) -> float | None:
         """Mean over the decided seeds; None while they run, nan if too few finished ok."""
+        ok = self._deciding(sparsity)
+        if ok is None:
+            return None
+        return sum(ok) / len(ok) if len(ok) >= self.space.min_seeds else math.nan
+
+    def _deciding(self, sparsity: float) -> list[float] | None:
+        """The ok metrics a point's mean is taken over; None while its seeds run."""
         have = self._results.get(sparsity, {})
         if not all(x in have for x in self.seeds):
             return None
         seeds = self.seeds
         if self.confirm and all(x in have for x in self.confirm):
             seeds += self.confirm
-        ok = [have[x] for x in seeds if have[x] is not None]
-        return sum(ok) / len(ok) if len(ok) >= self.space.min_seeds else math.nan
+        return [have[x] for x in seeds if have[x] is not None]
 
     def _means(self) -> dict[int, float]:
         """Grid index -> mean of every decided point (nan: void); sparsity 0 is the dense."""
@@ -254,6 +303,46 @@ class CurveSearch:
                 probes += [self._missing(s, self.confirm, busy) for s in self._ends(lo, hi)]
         return [p for p in probes if p]
 
+    def _gaps(self, busy: set[float]) -> list[tuple[int, int, list[int]]]:
+        """(a, b, unprobed grid indices between them) for each stretch of an open bracket between
+        its ends and the points running inside it; before the dense is known, of the whole grid."""
+        if self.dense_metric is None:
+            if self._mean(DENSE) is not None:  # every dense trial failed: nothing to search
+                return []
+            brackets = {(0 if self._grid[0] == DENSE else -1, len(self._grid))}
+        else:
+            means = self._means()
+            brackets = {self._bracket(d, means) for d in self.space.drops}
+        out = []
+        for lo, hi in sorted(brackets):
+            inside = range(lo + 1, hi)
+            taken = {i for i in inside if self._grid[i] in busy or self._decided(i)}
+            cuts = [lo, *sorted(i for i in taken if self._grid[i] in busy or self._known(i)), hi]
+            for a, b in itertools.pairwise(cuts):
+                free = [i for i in range(a + 1, b) if i not in taken and self._grid[i] != DENSE]
+                if free:
+                    out.append((a, b, free))
+        return out
+
+    def _decided(self, i: int) -> bool:
+        return self._mean(self._grid[i]) is not None
+
+    def _known(self, i: int) -> bool:
+        mean = self._mean(self._grid[i])
+        return mean is not None and not math.isnan(mean)
+
+    def _widen(self, busy: set[float], spare: int) -> list[Probe]:
+        """Up to `spare` probes that split the open gaps as evenly as they can (k-section)."""
+        gaps = self._gaps(busy)
+        counts = allocate([(b - a, len(free), 1) for a, b, free in gaps], spare)
+        probes = []
+        for (a, b, free), k in zip(gaps, counts):
+            for t in range(1, k + 1):  # k points at the gap's (k + 1)-section
+                i = min(free, key=lambda i: abs(i - (a + (b - a) * t / (k + 1))))
+                free.remove(i)
+                probes.append(self._missing(self._grid[i], self.seeds, busy))
+        return [p for p in probes if p]
+
     def _ends(self, lo: int, hi: int) -> list[float]:
         """The probed sparsities that bound a bracket (not DENSE, not off-grid)."""
         return [s for s in map(self._sparsity, (lo, hi)) if s is not None and s != DENSE]
@@ -270,8 +359,94 @@ def _missing_value(metric: float | None) -> bool:
 
 
 def plan_round(searches: Mapping[Hashable, CurveSearch]) -> list[tuple[Hashable, Probe]]:
-    """The next probes of every curve at once, so all GPUs have work (never one curve at a time)."""
+    """The next probes of every curve at once, for a search in rounds (the simulation's baseline;
+    the driver runs the event-driven `Scheduler`)."""
     return [(key, p) for key, search in searches.items() for p in search.next_probes()]
+
+
+def allocate(gaps: Sequence[tuple[int, int, int]], budget: int) -> list[int]:
+    """Points per gap, for gaps (size, room, cost): each point goes where it leaves the largest
+    remaining stretch, size / (points + 1), smallest; at most `room` a gap, while `budget` (in
+    cost) lasts; the last point may overrun it (its other seeds wait for the next free slot)."""
+    counts = [0] * len(gaps)
+    heap = [(-size, i) for i, (size, room, _) in enumerate(gaps) if room > 0]
+    heapq.heapify(heap)
+    while heap and budget > 0:
+        _, i = heapq.heappop(heap)
+        size, room, cost = gaps[i]
+        counts[i] += 1
+        budget -= cost
+        if counts[i] < room:
+            heapq.heappush(heap, (-size / (counts[i] + 1), i))
+    return counts
+
+
+class Scheduler:
+    """The event-driven search of many curves: which probes to start when trial slots free up.
+
+    A curve's next probe is issued as soon as the results it depends on are observed (no round
+    barrier): `observe` each finished trial, then `next(free)` with the slots now free. Every
+    curve that changed gets its bisection step first; slots still free then go to extra points
+    (k-section), each where it splits the widest gap of any curve, so k follows the free slots
+    and the curves with the longest way to go get them. The driver (orchestrator.search_driver)
+    and the cluster simulation (benchmarks/bench_cluster.py) both decide their probes here.
+    """
+
+    def __init__(self, searches: Mapping[Hashable, CurveSearch], k_section: bool = True) -> None:
+        self.searches = searches
+        self.k_section = k_section
+        self._changed = dict.fromkeys(searches)  # curves that may have a next probe
+        self._gaps: dict[Hashable, list[tuple[int, int]]] = {}  # curve -> gaps, while unchanged
+        self._stale = set(searches)  # curves whose gaps must be computed again
+
+    def observe(self, key: Hashable, sparsity: float, metrics: Mapping[int, float | None]) -> None:
+        """Record finished trials of one curve (see CurveSearch.observe)."""
+        self.searches[key].observe(sparsity, metrics)
+        self._touch(key)
+
+    def next(self, free: int) -> list[tuple[Hashable, Probe]]:
+        """The probes to start now, given `free` trial slots; bisection steps are never held
+        back (they queue if the slots are full), extra points only fill free slots."""
+        out = []
+        for key in self._changed:
+            out += [(key, p) for p in self.searches[key].next_probes()]
+            self._stale.add(key)
+        self._changed.clear()
+        spare = free - sum(len(p.seeds) for _, p in out)
+        if self.k_section and spare > 0:
+            for key, n in self._share(spare).items():
+                out += [(key, p) for p in self.searches[key].next_probes(spare=n)]
+                self._stale.add(key)
+        return out
+
+    @property
+    def done(self) -> bool:
+        """Every curve is done: nothing runs and nothing is left to probe."""
+        return all(s.done for s in self.searches.values())
+
+    def _touch(self, key: Hashable) -> None:
+        self._changed[key] = None
+        self._stale.add(key)
+
+    def _share(self, spare: int) -> dict[Hashable, int]:
+        """Extra probes per curve for `spare` trial slots (see `allocate`)."""
+        for key in self._stale:
+            gaps = self.searches[key].gaps()
+            if gaps:
+                self._gaps[key] = gaps
+            else:
+                self._gaps.pop(key, None)
+        self._stale.clear()
+        owners, gaps = [], []
+        for key, sizes in self._gaps.items():
+            cost = len(self.searches[key].seeds)
+            owners += [key] * len(sizes)
+            gaps += [(size, room, cost) for size, room in sizes]
+        share: dict[Hashable, int] = {}
+        for key, n in zip(owners, allocate(gaps, spare)):
+            if n:
+                share[key] = share.get(key, 0) + n
+        return share
 
 
 @dataclass(frozen=True)

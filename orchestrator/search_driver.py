@@ -1,15 +1,19 @@
-"""Run a sweep's adaptive sparsity search (orchestrator.search) through the driver, in rounds.
+"""Run a sweep's adaptive sparsity search (orchestrator.search) through the driver, event by event.
 
-A round replays every curve from the rows in the store (`CurveSearch.replay`), asks `plan_round`
-for the next probes of all curves at once, and runs them with `driver.run_sweep` as ordinary
-trials: the grid's trial at that sparsity and seed, with its key, row, caches and retries. A
-trial that already has a row is never planned again (the dense trial serves every curve of its
-model, task, level and seed), so resuming a killed search is the same call: it replays the rows
-and goes on. Afterwards `breaking_points` replays the rows once more for `junkdna analyze`.
+There are no rounds: `ProbeFeed` is the search as Ray Tune's searcher sees it (driver.run_searcher
+asks it for a bundle whenever a slot frees up and tells it each trial's result). Each result goes
+to every curve it belongs to; `search.Scheduler` then issues that curve's next probe at once, and
+gives free slots to extra points of the widest brackets (k-section). A probe is an ordinary
+trial: the grid's trial at that sparsity and seed, with its key, row, caches and retries. A trial
+that already has a row is never issued again (the dense trial serves every curve of its model,
+task, level and seed), so resuming a killed search is the same call: it replays the `ok` rows,
+retries the failed trials first, and goes on. Afterwards `breaking_points` replays the rows once
+more for `junkdna analyze`.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orchestrator.driver import Compactor, Outcome, run_sweep, save_spec
-from orchestrator.search import CurveSearch, SearchSpace, plan_round
+from orchestrator.driver import Compactor, Outcome, mask_set, run_searcher, save_spec
+from orchestrator.search import NOISE_MULTIPLE, CurveSearch, Scheduler, SearchSpace
 from orchestrator.spec import SweepSpec
 from orchestrator.spec.grid import CURVE, Curve
 from results.store import read_sweep
@@ -30,9 +34,8 @@ BOOTSTRAP = 200  # seed resamples per curve for the uncertainty of a breaking po
 
 @dataclass
 class SearchOutcome(Outcome):
-    """What one search run did: the driver's tally over its rounds, and the probes so far."""
+    """What one search run did: the driver's tally, and the probes so far."""
 
-    rounds: int = 0
     curves: int = 0
     probes: int = 0  # distinct sparsities probed, over all curves, this run and earlier ones
 
@@ -86,39 +89,118 @@ def planned(spec: SweepSpec, stored: set[str]) -> list[TrialConfig]:
     return _unique([*spec.expand(), *probed])
 
 
+class ProbeFeed:
+    """The event-driven search as a stream of trial bundles: what the driver's searcher hands
+    to Ray Tune, and where each trial's result comes back.
+
+    In flight at most `slots` bundles (the driver's pending-trial limit: what the cluster runs at
+    once). A bundle holds trials of one mask set, preferably the set of the bundle that just
+    finished (Tune reuses that worker for the next trial it starts, and the worker keeps the
+    masks in memory); it holds more than one trial only when more are waiting than slots free.
+    """
+
+    def __init__(self, spec: SweepSpec, rows: list[dict]) -> None:
+        self.spec = spec
+        curves = spec.curves()
+        self.places, self.curves = index(curves), {c.key: c for c in curves}
+        self.done = {r["trial_key"] for r in rows if r["status"] == "ok"}
+        failed = {r["trial_key"] for r in rows if r["status"] != "ok"} - self.done
+        ok = [r for r in rows if r["status"] == "ok"]  # failed trials run again: not replayed
+        searches = replay(spec.search.space(), spec.seeds, curves, self.places, ok)
+        self.scheduler = Scheduler(searches, k_section=spec.search.k_section)
+        # first the trials known before the search, and those that failed in an earlier run
+        retry = [t for c in curves for t in c.trials.values() if t.trial_key in failed]
+        fixed = _unique([*spec.expand(), *retry])
+        self.queue = [t for t in fixed if t.trial_key not in self.done]
+        self.issued = {t.trial_key for t in self.queue}  # queued or handed out in this run
+        self.reported: set[str] = set()  # trials whose result came back in this run
+        self.running: dict[str, list[TrialConfig]] = {}  # bundle id -> its trials
+        self.slots = 1
+        self.last_mask: tuple | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Bundles handed out and not finished: the slots they hold (a bundle runs in turn)."""
+        return len(self.running)
+
+    def next_bundle(self, bundle_id: str) -> list[TrialConfig] | None:
+        """The trials to start now as one bundle; None while the slots are full or the search
+        waits for results (see `finished`)."""
+        free = self.slots - self.in_flight
+        if free <= 0:
+            return None
+        if not self.queue:
+            self._plan(free)
+        if not self.queue:
+            return None
+        size = math.ceil(len(self.queue) / free)
+        sets = {mask_set(t) for t in self.queue}
+        group = self.last_mask if self.last_mask in sets else mask_set(self.queue[0])
+        bundle = [t for t in self.queue if mask_set(t) == group][:size]
+        taken = {t.trial_key for t in bundle}
+        self.queue = [t for t in self.queue if t.trial_key not in taken]
+        self.running[bundle_id] = bundle
+        return bundle
+
+    @property
+    def finished(self) -> bool:
+        """Nothing runs, nothing waits and the search issues nothing more (after next_bundle)."""
+        if self.queue or self.running:
+            return False
+        if not self.scheduler.done:
+            waiting = sum(not s.done for s in self.scheduler.searches.values())
+            raise RuntimeError(f"search made no progress: {waiting} curves wait for results "
+                               "that never came")  # fmt: skip
+        return True
+
+    def result(self, trial_key: str, status: str | None, metric: float | None) -> None:
+        """One trial's result (status None: it was skipped, its row read from the store)."""
+        if status is None:
+            row = next((r for r in _rows(self.spec) if r["trial_key"] == trial_key), None)
+            status, metric = (row["status"], row["metric"]) if row else ("failed", None)
+        self.reported.add(trial_key)
+        if status == "ok":
+            self.done.add(trial_key)
+        value = metric if status == "ok" and metric is not None and not math.isnan(metric) else None
+        for curve, sparsity, seed in self.places.get(trial_key, ()):
+            self.scheduler.observe(curve, sparsity, {seed: value})
+
+    def bundle_done(self, bundle_id: str) -> None:
+        """A bundle ended; its trials that never reported count as failed (their worker died)."""
+        bundle = self.running.pop(bundle_id, [])
+        for trial in bundle:
+            if trial.trial_key not in self.reported:
+                self.result(trial.trial_key, "failed", None)
+        if bundle:
+            self.last_mask = mask_set(bundle[-1])
+
+    def _plan(self, free: int) -> None:
+        for key, probe in self.scheduler.next(free):
+            for seed in probe.seeds:
+                trial = self.curves[key].trials[(probe.sparsity, seed)]
+                if trial.trial_key in self.reported or trial.trial_key in self.done:
+                    raise RuntimeError(f"search made no progress: it asked again for trial "
+                                       f"{trial.trial_key}, which has a result")  # fmt: skip
+                if trial.trial_key not in self.issued:  # a dense trial shared by curves: once
+                    self.issued.add(trial.trial_key)
+                    self.queue.append(trial)
+
+
 def run_search(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> SearchOutcome:
     """Run the search of `spec` to the end, or on from where a killed run left its rows."""
     start = time.perf_counter()
-    space, curves = spec.search.space(), spec.curves()
-    places, by_key = index(curves), {c.key: c for c in curves}
     save_spec(spec)
     rows = _rows(spec)
-    failed_before = {r["trial_key"] for r in rows if r["status"] != "ok"}
     ok_before = {r["trial_key"] for r in rows if r["status"] == "ok"}
-    # like a grid's resume: trials that failed in an earlier run get another chance first
-    retry = [t for c in curves for t in c.trials.values() if t.trial_key in failed_before]
-    fixed = spec.expand()
-    trials = _unique([*fixed, *retry])
-    outcome = SearchOutcome(total=0, already_done=0, curves=len(curves))
-    compactor = Compactor(f"{spec.sweep_dir}/results")  # one over all rounds
-    while trials:
-        keys = {t.trial_key for t in trials}
-        done = {r["trial_key"] for r in rows if r["status"] == "ok"}
-        ran = run_sweep(spec, address, quiet, trials, done, compactor, warn=outcome.rounds == 0)
-        outcome.rounds += 1
-        outcome.ran += ran.ran
-        outcome.failed.update(ran.failed)
-        outcome.ready_s += ran.ready_s
-        rows = _rows(spec)
-        searches = replay(space, spec.seeds, curves, places, rows)
-        plan = plan_round(searches)
-        trials = _unique(by_key[key].trials[(p.sparsity, x)] for key, p in plan for x in p.seeds)
-        if keys == {t.trial_key for t in trials}:
-            raise RuntimeError("search made no progress: its planned trials wrote no rows")
+    feed = ProbeFeed(spec, rows)
+    compactor = Compactor(f"{spec.sweep_dir}/results")
+    ran = run_searcher(spec, feed, address, quiet, compactor)
     compactor.finish()
-    outcome.probes = sum(s.n_probes for s in searches.values())
+    outcome = SearchOutcome(total=0, already_done=0, curves=len(feed.curves), ran=ran.ran,
+                            failed=ran.failed, ready_s=ran.ready_s)  # fmt: skip
+    outcome.probes = sum(s.n_probes for s in feed.scheduler.searches.values())
     # planned(): the fixed trials and the probes that have a row
-    keys = {t.trial_key for t in fixed} | (places.keys() & {r["trial_key"] for r in rows})
+    keys = {t.trial_key for t in spec.expand()} | (feed.places.keys() & (ok_before | feed.issued))
     outcome.total = len(keys)
     outcome.already_done = len(keys & ok_before)
     outcome.wall_s = time.perf_counter() - start
@@ -135,18 +217,24 @@ def breaking_points(spec: SweepSpec, rows: list[dict], seed: int = 0) -> pd.Data
     for curve in curves:
         search = CurveSearch.replay(space, spec.seeds, by_curve[curve.key])
         boot = _bootstrap(space, spec.seeds, by_curve[curve.key], rng)
+        sizes = search.contradiction_sizes()
         for drop, (lo, hi) in search.brackets().items():
-            contradictions = [(p, f) for d, p, f in search.contradictions() if d == drop]
+            contradictions = {(p, f): z for (d, p, f), z in sizes.items() if d == drop}
             out.append({
                 **dict(zip(CURVE, curve.key)), "drop": drop, "last_passing": lo,
                 "first_failing": hi, "width": _width(space, lo, hi), "probes": search.n_probes,
                 "trials": search.n_trials, "dense_metric": search.dense_metric,
-                "non_monotone": bool(contradictions),
-                "contradictions": "; ".join(f"passes {p:g} > fails {f:g}"
-                                            for p, f in contradictions),
+                "non_monotone": any(not z <= NOISE_MULTIPLE for z in contradictions.values()),
+                "contradictions": "; ".join(f"passes {p:g} > fails {f:g} ({_size(z)})"
+                                            for (p, f), z in contradictions.items()),
                 "midpoint": _midpoint(space, lo, hi), "bootstrap": [b.get(drop) for b in boot],
             })  # fmt: skip
     return pd.DataFrame(out)
+
+
+def _size(z: float) -> str:
+    """A contradiction's size in standard errors, as the report prints it."""
+    return "one seed: noise not measured" if math.isnan(z) else f"{z:.1f} SE"
 
 
 def _width(space: SearchSpace, lo: float | None, hi: float | None) -> float:

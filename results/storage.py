@@ -138,6 +138,23 @@ def delete_many(paths: Iterable[str], fs: pafs.FileSystem) -> int:
     return removed
 
 
+def read_file(path: str, fs: pafs.FileSystem) -> bytes:
+    """The whole file at `path` on `fs` (a path as `list_files` gives it), in one request.
+
+    On S3 with boto3 installed: one GetObject, since pyarrow asks for the size first (a HEAD
+    per file). Elsewhere: the filesystem's stream. A missing file is FileNotFoundError.
+    """
+    if isinstance(fs, pafs.S3FileSystem) and _boto3() is not None:
+        bucket, key = path.split("/", 1)
+        client = _boto3().client("s3")  # AWS_ENDPOINT_URL and credentials from the environment
+        try:
+            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client.exceptions.NoSuchKey as e:
+            raise FileNotFoundError(path) from e
+    with fs.open_input_stream(path) as f:
+        return f.read()
+
+
 def _boto3():
     try:
         import boto3

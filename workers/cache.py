@@ -35,6 +35,7 @@ from workers.packaged import PackageMissing, resolve_model
 from workers.restore import CleanCopy
 
 CPU = torch.device("cpu")
+BODY_FINGERPRINT = "junkdna_body_fingerprint"  # attribute of a loaded model and its copies
 
 
 class ModelLoadError(RuntimeError):
@@ -64,7 +65,14 @@ def _loaded(model: str, num_labels: int, dtype: torch.dtype) -> PreTrainedModel:
         AutoModelForSequenceClassification, model, num_labels=num_labels, dtype=dtype
     )
     loaded.config.pad_token_id = tokenizer(model).pad_token_id
-    return loaded.eval()
+    return _fingerprinted(loaded.eval())
+
+
+def _fingerprinted(model: PreTrainedModel) -> PreTrainedModel:
+    """The loaded model, its body's fingerprint (the mask cache's key) computed once and kept on
+    it: every trial's copy carries it, instead of hashing the weights again per trial."""
+    setattr(model, BODY_FINGERPRINT, model_fingerprint(model.base_model))
+    return model
 
 
 def pretrained(
@@ -90,7 +98,7 @@ def _language_model(
     model: str, kind: str, device: torch.device, dtype: torch.dtype
 ) -> tuple[PreTrainedModel, CleanCopy]:
     auto = AutoModelForSeq2SeqLM if kind == "translation" else AutoModelForCausalLM
-    loaded = _from_pretrained(auto, model, dtype=dtype).eval().to(device)
+    loaded = _fingerprinted(_from_pretrained(auto, model, dtype=dtype).eval().to(device))
     # every parameter: `targets: all` prunes embeddings and the head, `include` may pick norms
     return loaded, CleanCopy(loaded, [name for name, _ in loaded.named_parameters()])
 
@@ -210,7 +218,7 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     if not method.cacheable:  # sparsegpt rewrites the kept weights too: never from a cache
         return _compute_masks(model, trial, options, source)
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
-    body = model_fingerprint(model.base_model)
+    body = getattr(model, BODY_FINGERPRINT, None) or model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
     identity = {**options, "revision": method.revision} if method.revision > 1 else options
     weights = next(model.parameters(), None)

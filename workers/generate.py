@@ -7,6 +7,8 @@ start beyond `max_length` tokens.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -76,7 +78,8 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
     stopping criteria of a batch."""
     model.eval()
     device = next(model.parameters()).device
-    encoded = tokenizer(texts, truncation=True, max_length=max_length)  # once; padded per batch
+    side, source = tokenizer.truncation_side, getattr(tokenizer, "src_lang", None)
+    encoded = encode(tokenizer, tuple(texts), max_length, side, source)  # padded per batch
     beams = generate.get("num_beams", 1)
     cost = [(len(ids) + generate.get("max_new_tokens", 0)) * beams for ids in encoded.input_ids]
     for indices in token_batches(cost, budget or batch_size * max(cost), batch_size):
@@ -87,6 +90,14 @@ def _generated(model, tokenizer, texts: list[str], batch_size: int, max_length: 
         with autocast(device):
             ids = model.generate(**batch, do_sample=False, **generate)
         yield indices, batch, ids
+
+
+@lru_cache(maxsize=1)
+def encode(tokenizer, texts: tuple[str, ...], max_length: int, side: str, src_lang: str | None):
+    """`texts` tokenized, cut to `max_length` on `side` (src_lang: the tokenizer's source tag).
+    The last call's are kept: an out-of-memory retry (workers.budget.halving_on_oom) runs the
+    same prompts again at half the budget, and they are not tokenized again."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length)
 
 
 def language_start(tokenizer, target: str) -> dict[str, int]:

@@ -6,6 +6,8 @@ that the `choose` metrics of difficulty.metrics turn into accuracies.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 
 from workers.budget import token_batches
@@ -26,6 +28,14 @@ def split_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], l
     return whole[: len(head)], whole[len(head) :]
 
 
+@lru_cache(maxsize=1)
+def split_pairs(tokenizer, requests: tuple[tuple[str, str], ...]) -> list:
+    """`split_pair` of every request. The last call's are kept: an out-of-memory retry
+    (workers.budget.halving_on_oom) scores the same requests again at half the budget, and
+    they are not tokenized again."""
+    return [split_pair(tokenizer, c, x) for c, x in requests]
+
+
 @torch.no_grad()
 def loglikelihoods(
     model: torch.nn.Module,
@@ -43,7 +53,7 @@ def loglikelihoods(
     """
     model.eval()
     device = next(model.parameters()).device
-    pairs = [split_pair(tokenizer, c, x) for c, x in requests]
+    pairs = split_pairs(tokenizer, tuple(requests))
     inputs = [((head + tail)[-(max_length + 1) :][:-1], len(tail)) for head, tail in pairs]
     out = [0.0] * len(pairs)
     lengths = [len(ids) for ids, _ in inputs]

@@ -218,6 +218,8 @@ class Search(_Strict):
     resolution: float = Field(0.025, gt=0)
     min_seeds: int = Field(1, ge=1)
     confirm_seeds: int = Field(0, ge=0)
+    # free slots probe several points of a bracket at once (orchestrator.search.Scheduler)
+    k_section: bool = True
 
     @field_validator("range")
     @classmethod

@@ -12,6 +12,7 @@ from orchestrator.search import (
     DENSE,
     CurveSearch,
     Probe,
+    Scheduler,
     SearchSpace,
     plan_round,
     trial_counts,
@@ -288,3 +289,77 @@ def test_a_reference_whose_trials_all_failed_ends_the_search_without_brackets():
     rows = [{"sparsity": 0.0, "seed": x, "metric": float("nan"), "status": "failed"} for x in SEEDS]
     search = CurveSearch.replay(SPACE, SEEDS, rows)
     assert search.done and search.next_probes() == [] and search.brackets() == {}
+
+
+def test_spare_probes_split_a_bracket_into_equal_parts():
+    search = CurveSearch(SPACE, SEEDS, dense_metric=1.0)
+    probes = search.next_probes(spare=2)  # bisection's midpoint and two more: quarters
+    assert [p.sparsity for p in probes] == [0.475, 0.225, 0.725]
+    search = CurveSearch(SPACE, SEEDS, dense_metric=1.0)
+    assert len(search.next_probes(spare=100)) == 38  # never more than the unprobed points
+    assert search.next_probes(spare=5) == [] and search.gaps() == []
+
+
+def test_before_the_dense_is_known_spare_probes_split_the_whole_grid():
+    search = CurveSearch(SPACE, SEEDS)
+    probes = search.next_probes(spare=3)
+    assert probes[0] == Probe(DENSE, SEEDS)
+    assert [p.sparsity for p in probes[1:]] == [0.25, 0.475, 0.725]
+
+
+def step_metric(b1: int, b5: int):
+    return lambda s: 1.0 if SPACE.grid.index(s) < b1 else 0.97 if SPACE.grid.index(s) < b5 else 0.9
+
+
+@pytest.mark.parametrize("free", [3, 9, 30])
+def test_k_section_brackets_equal_bisections_and_need_fewer_steps(free):
+    """Driven by the Scheduler with `free` slots each step: the same brackets, and the number of
+    sequential steps falls from about log2 to about log_(k+1) of the grid points."""
+    rng = np.random.default_rng(0)
+    for b1, b5 in rng.integers(1, len(SPACE.grid) + 1, size=(60, 2)):
+        b1, b5 = sorted((int(b1), int(b5)))
+        metric = step_metric(b1, b5)
+        searches = {"c": CurveSearch(SPACE, SEEDS, dense_metric=1.0)}
+        scheduler, steps = Scheduler(searches), 0
+        while issued := scheduler.next(free):
+            steps += 1
+            for key, p in issued:
+                scheduler.observe(key, p.sparsity, {x: metric(p.sparsity) for x in p.seeds})
+        bisection = CurveSearch(SPACE, SEEDS, dense_metric=1.0)
+        run(bisection, metric)
+        assert searches["c"].brackets() == bisection.brackets()
+        k = free // len(SEEDS)
+        assert steps <= 2 * math.ceil(math.log(len(SPACE.grid), k + 1)) + 1
+
+
+def test_the_scheduler_never_holds_back_bisection_and_fills_only_free_slots():
+    searches = {i: CurveSearch(SPACE, SEEDS, dense_metric=1.0) for i in range(4)}
+    scheduler = Scheduler(searches)
+    assert len(scheduler.next(0)) == 4  # every curve's first probe, though no slot is free
+    assert scheduler.next(0) == []
+    extra = scheduler.next(6)  # two probes more for six free slots, at the widest gaps
+    assert len(extra) == 2 and all(len(p.seeds) == 3 for _, p in extra)
+    bisection = Scheduler(
+        {i: CurveSearch(SPACE, SEEDS, dense_metric=1.0) for i in range(4)}, k_section=False
+    )
+    assert len(bisection.next(100)) == 4 and bisection.next(100) == []
+
+
+def test_a_contradiction_within_noise_is_not_a_non_monotone_curve():
+    rows = [{"sparsity": 0.0, "seed": x, "metric": m} for x, m in zip(SEEDS, (0.9, 0.91, 0.89))]
+    noisy = {0.3: (0.893, 0.883, 0.885), 0.35: (0.892, 0.9, 0.893)}  # 0.3 fails 1%, 0.35 passes
+    rows += [{"sparsity": s, "seed": x, "metric": m} for s, ms in noisy.items()
+             for x, m in zip(SEEDS, ms)]  # fmt: skip
+    search = CurveSearch.replay(SearchSpace(drops=(0.01,)), SEEDS, rows)
+    (size,) = search.contradiction_sizes().values()
+    assert search.contradictions() == [(0.01, 0.35, 0.3)] and 0 < size < 3
+    assert not search.non_monotone
+    dip = [r | {"metric": r["metric"] - 0.05} if r["sparsity"] == 0.3 else r for r in rows]
+    search = CurveSearch.replay(SearchSpace(drops=(0.01,)), SEEDS, dip)
+    assert search.non_monotone and search.contradiction_sizes()[0.01, 0.35, 0.3] > 3
+    one = [
+        {"sparsity": s, "seed": 41, "metric": m} for s, m in ((0, 0.9), (0.3, 0.88), (0.35, 0.9))
+    ]
+    one_seed = CurveSearch.replay(SearchSpace(drops=(0.01,)), (41,), one)
+    assert one_seed.non_monotone  # one seed: the noise cannot be measured, so it is flagged
+    assert math.isnan(next(iter(one_seed.contradiction_sizes().values())))

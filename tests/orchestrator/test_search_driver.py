@@ -1,8 +1,10 @@
-"""The search's round loop over the driver: probes counted, resume after a kill probes nothing
-twice, analyze reports the brackets; and one real small search through Ray on MiniLM."""
+"""The event-driven search over the driver: probes counted, resume after a kill probes nothing
+twice, the pending-trial limit and mask-set bundles hold, analyze reports the brackets; and one
+real small search through Ray on MiniLM."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 
@@ -10,7 +12,8 @@ import pytest
 
 from orchestrator import search_driver
 from orchestrator.cli import main
-from orchestrator.driver import Outcome, done_keys
+from orchestrator.driver import Outcome, mask_set
+from orchestrator.search import CurveSearch, Scheduler
 from orchestrator.spec import validate_spec
 from results.store import read_sweep, write_trial
 from workers.record import identity, measured
@@ -18,12 +21,13 @@ from workers.record import identity, measured
 BREAK = {0.5: 0.3, 1.0: 0.6}  # data_fraction -> first sparsity below 95 % of dense: harder first
 
 
-def spec(storage, **search):
+def spec(storage, k_section=True, **search):
     return validate_spec({
         "name": "s", "storage": str(storage), "models": ["minilm"],
         "tasks": ["builtin/polarity-easy"], "difficulty": {"data_fraction": [0.5, 1.0]},
         "transfer": ["sparse", "sparse_to_dense"], "seeds": [1, 2, 3],
-        "search": {"drops": [0.01, 0.05], "resolution": 0.05, "range": [0.0, 0.9], **search},
+        "search": {"drops": [0.01, 0.05], "resolution": 0.05, "range": [0.0, 0.9],
+                   "k_section": k_section, **search},
     })  # fmt: skip
 
 
@@ -36,40 +40,59 @@ def metric(trial) -> float:
 
 
 class FakeDriver:
-    """driver.run_sweep without Ray: writes each trial's row with `metric`; dies on request."""
+    """driver.run_searcher without Ray: takes the feed's bundles while slots are free, finishes
+    one trial at a time from a random running bundle (writing its row with `metric` and
+    reporting it), and dies after `kill_after` trials on request."""
 
-    def __init__(self, kill_at_round: int | None = None, metric=metric):
+    def __init__(self, kill_after: int | None = None, metric=metric, slots: int = 4, seed=0):
         self.ran: list[str] = []
-        self.rounds = 0
-        self.kill_at_round = kill_at_round
+        self.bundles: list[list] = []
+        self.kill_after = kill_after
         self.metric = metric
+        self.slots = slots
+        self.rng = random.Random(seed)
 
-    def __call__(self, spec, address=None, quiet=False, trials=None, done=None, compactor=None,
-                 warn=True):  # fmt: skip
-        self.rounds += 1
-        if self.rounds == self.kill_at_round:
-            raise KeyboardInterrupt  # the search is killed while this round's trials run
-        done = done_keys(spec) if done is None else done
-        todo = [t for t in trials if t.trial_key not in done]
-        for t in todo:
+    def __call__(self, spec, feed, address=None, quiet=False, compactor=None):
+        feed.slots = self.slots
+        running: list[tuple[str, list]] = []
+        ran = 0
+        while True:
+            while bundle := feed.next_bundle(f"b{len(self.bundles)}"):
+                running.append((f"b{len(self.bundles)}", list(bundle)))
+                self.bundles.append(bundle)
+                assert feed.in_flight <= self.slots  # the pending-trial limit holds
+            if not running:
+                assert feed.finished
+                return Outcome(total=0, already_done=0, ran=ran)
+            i = self.rng.randrange(len(running))
+            bundle_id, trials = running[i]
+            if len(self.ran) == self.kill_after:
+                raise KeyboardInterrupt  # killed while these trials run
+            t = trials.pop(0)
             self.ran.append(t.trial_key)
+            ran += 1
             row = measured(status="ok", metric_name="accuracy", metric=self.metric(t))
             write_trial(t.results_dir, {**identity(t), **row})
-        return Outcome(total=len(trials), already_done=len(trials) - len(todo), ran=len(todo))
+            feed.result(t.trial_key, "ok", row["metric"])
+            if not trials:
+                running.pop(i)
+                feed.bundle_done(bundle_id)
 
 
-def test_rounds_probe_all_curves_at_once_and_share_the_dense_trials(tmp_path, monkeypatch):
+@pytest.mark.parametrize("k_section", [False, True])
+def test_curves_are_probed_as_results_arrive_and_share_the_dense_trials(
+    tmp_path, monkeypatch, k_section
+):
     fake = FakeDriver()
-    monkeypatch.setattr(search_driver, "run_sweep", fake)
-    s = spec(tmp_path)
+    monkeypatch.setattr(search_driver, "run_searcher", fake)
+    s = spec(tmp_path, k_section=k_section)
     outcome = search_driver.run_search(s)
     runs = Counter(fake.ran)
     assert set(runs.values()) == {1}  # no trial ran twice
     rows = read_sweep(f"{s.sweep_dir}/results").table.to_pylist()
     dense = [r for r in rows if r["transfer"] == "dense"]
     assert len(dense) == 2 * 3  # one per level × seed, shared by both transfers' curves
-    assert outcome.curves == 4 and outcome.probes <= 4 * 12
-    assert outcome.rounds <= 1 + 12  # the references, then one round per bisection step
+    assert outcome.curves == 4 and outcome.probes <= 4 * (12 if not k_section else 18)
     assert outcome.ran == len(rows) == outcome.total and outcome.already_done == 0
     points = search_driver.breaking_points(s, rows)
     for _, r in points.iterrows():
@@ -79,30 +102,82 @@ def test_rounds_probe_all_curves_at_once_and_share_the_dense_trials(tmp_path, mo
         assert not r["non_monotone"]
     grid = 4 * 3 * 18 + 2 * 3  # every non-zero grid sparsity of every curve, and the dense
     assert len(rows) < grid / 2
+    assert all(len({mask_set(t) for t in bundle}) == 1 for bundle in fake.bundles)
 
 
-@pytest.mark.parametrize("kill_at_round", [1, 3, 6])  # of 6 rounds
-def test_resume_after_a_kill_probes_nothing_twice(tmp_path, monkeypatch, kill_at_round):
+@pytest.mark.parametrize("k_section", [False, True])
+@pytest.mark.parametrize("kill_after", [4, 25])  # of about 60 trials: in the dense, mid-search
+def test_resume_after_a_kill_probes_nothing_twice(tmp_path, monkeypatch, kill_after, k_section):
     whole = FakeDriver()
-    monkeypatch.setattr(search_driver, "run_sweep", whole)
-    search_driver.run_search(spec(tmp_path / "whole"))
+    monkeypatch.setattr(search_driver, "run_searcher", whole)
+    search_driver.run_search(spec(tmp_path / "whole", k_section))
 
-    killed = FakeDriver(kill_at_round)
-    monkeypatch.setattr(search_driver, "run_sweep", killed)
-    s = spec(tmp_path / "killed")
+    killed = FakeDriver(kill_after)
+    monkeypatch.setattr(search_driver, "run_searcher", killed)
+    s = spec(tmp_path / "killed", k_section)
     with pytest.raises(KeyboardInterrupt):
         search_driver.run_search(s)
-    resumed = FakeDriver()
-    monkeypatch.setattr(search_driver, "run_sweep", resumed)
+    resumed = FakeDriver(seed=1)
+    monkeypatch.setattr(search_driver, "run_searcher", resumed)
     outcome = search_driver.run_search(s)
     assert not set(killed.ran) & set(resumed.ran) and len(set(resumed.ran)) == len(resumed.ran)
-    assert sorted(killed.ran + resumed.ran) == sorted(whole.ran)  # the same probes in all
+    if not k_section:  # bisection's probes follow from the results alone, not their order
+        assert sorted(killed.ran + resumed.ran) == sorted(whole.ran)  # the same probes in all
     assert outcome.already_done == len(killed.ran)
+    rows = lambda d: read_sweep(f"{d}/results").table.to_pylist()  # noqa: E731
+    brackets = lambda d, sp: search_driver.breaking_points(sp, rows(d))[  # noqa: E731
+        ["difficulty_level", "transfer", "drop", "last_passing", "first_failing"]
+    ].to_dict("records")
+    assert brackets(s.sweep_dir, s) == brackets(tmp_path / "whole" / "s", s)
     assert search_driver.run_search(s).ran == 0  # finished: a third call runs nothing
 
 
+def test_a_bundle_keeps_the_mask_set_of_the_bundle_that_just_finished(tmp_path):
+    s = spec(tmp_path)
+    feed = search_driver.ProbeFeed(s, [])
+    feed.slots = 2
+    curves = list(feed.curves.values())
+    at = lambda sparsity: [c.trials[(sparsity, x)] for c in curves for x in (1, 2, 3)]  # noqa: E731
+    feed.queue = [*at(0.3), *at(0.6)]  # two mask sets, 12 trials each, the 0.3 one first
+    first = feed.next_bundle("a")
+    assert {t.sparsity for t in first} == {0.3} and len(first) == 12  # 24 waiting, 2 slots
+    feed.running.clear()
+    feed.last_mask = mask_set(at(0.6)[0])  # a bundle of the 0.6 set just finished
+    assert {t.sparsity for t in feed.next_bundle("b")} == {0.6}
+
+
+def test_a_result_that_never_reaches_its_curve_stops_the_search_instead_of_hanging(
+    tmp_path, monkeypatch
+):
+    lost = []
+
+    def observe(self, key, sparsity, metrics):  # the first probe result above dense is lost
+        if sparsity > 0 and not lost:
+            lost.append(key)
+            return
+        self.searches[key].observe(sparsity, metrics)
+        self._touch(key)
+
+    monkeypatch.setattr(Scheduler, "observe", observe)
+    monkeypatch.setattr(search_driver, "run_searcher", FakeDriver(slots=1))
+    with pytest.raises(RuntimeError, match="search made no progress: 1 curves wait for results"):
+        search_driver.run_search(spec(tmp_path, k_section=False))
+
+
+def test_a_search_that_asks_again_for_a_finished_trial_is_stopped(tmp_path, monkeypatch):
+    def observe(self, sparsity, metrics):  # results recorded, but the probe forgets them
+        self._issued.get(self.space.snap(sparsity), set()).difference_update(metrics)
+        if sparsity == 0:
+            self._results.setdefault(0.0, {}).update(metrics)
+
+    monkeypatch.setattr(CurveSearch, "observe", observe)
+    monkeypatch.setattr(search_driver, "run_searcher", FakeDriver())
+    with pytest.raises(RuntimeError, match="search made no progress: it asked again for trial"):
+        search_driver.run_search(spec(tmp_path))
+
+
 def test_analyze_and_status_report_the_search(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(search_driver, "run_sweep", FakeDriver())
+    monkeypatch.setattr(search_driver, "run_searcher", FakeDriver())
     s = spec(tmp_path)
     search_driver.run_search(s)
     capsys.readouterr()
@@ -128,7 +203,7 @@ def test_a_dip_is_reported_as_non_monotone_and_the_lowest_failing_bracket_kept(
     def dip(trial) -> float:  # -2 % at 0.45 only (the first probe), -10 % from 0.8
         return 0.9 * (0.98 if trial.sparsity == 0.45 else 0.9 if trial.sparsity >= 0.8 else 1)
 
-    monkeypatch.setattr(search_driver, "run_sweep", FakeDriver(metric=dip))
+    monkeypatch.setattr(search_driver, "run_searcher", FakeDriver(metric=dip))
     s = spec(tmp_path)
     search_driver.run_search(s)
     points = search_driver.breaking_points(

@@ -167,6 +167,16 @@ def test_compaction_merges_files_without_changing_what_queries_return(tmp_path):
     assert store.compact(results_dir).path is None  # one compacted file: nothing to do
 
 
+def test_compaction_reads_each_file_once(tmp_path, monkeypatch):
+    results_dir = _sweep(tmp_path)
+    opened = []
+    read = store.read_file
+    monkeypatch.setattr(store, "read_file", lambda path, fs: opened.append(path) or read(path, fs))
+    monkeypatch.setattr(store, "scan", lambda d: pytest.fail("compaction read the footers first"))
+    summary = store.compact(results_dir)
+    assert len(opened) == len(set(opened)) == summary.merged + len(summary.corrupt) == 7
+
+
 def test_a_crash_between_writing_the_compacted_file_and_deleting_fragments_counts_once(tmp_path):
     results_dir = _sweep(tmp_path)
     before = _everything(results_dir)
@@ -240,15 +250,15 @@ def test_a_trial_that_reruns_after_compaction_wins(tmp_path):
 
 def test_a_fragment_rewritten_during_compaction_is_kept(tmp_path, monkeypatch):
     results_dir = _sweep(tmp_path)
-    read = store.Fragments.read
+    read = store.read_whole
     time.sleep(0.05)  # so the rewrite's mtime differs
 
-    def read_while_a_trial_reruns(self):
-        table = read(self)
+    def read_while_a_trial_reruns(results_dir):
+        whole = read(results_dir)
         store.write_trial(results_dir, row("e", 0.9, minutes=40))
-        return table
+        return whole
 
-    monkeypatch.setattr(store.Fragments, "read", read_while_a_trial_reruns)
+    monkeypatch.setattr(store, "read_whole", read_while_a_trial_reruns)
     summary = store.compact(results_dir)
     assert [p.rsplit("/", 1)[1] for p in summary.kept] == ["e.parquet"]
     assert (tmp_path / "e.parquet").exists()

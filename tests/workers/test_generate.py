@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from tests.data import QA
-from workers.generate import answers, cut
+from workers.budget import halving_on_oom
+from workers.generate import answers, cut, encode
 
 PROMPTS = [f"Question: {q}\nAnswer:" for q, _, _ in QA]  # of different lengths: batches pad
 
@@ -123,3 +124,25 @@ def test_source_code_and_forced_target_code_follow_the_pair(tiny_mbart, pair):
     assert model.config.decoder_start_token_id == tok.eos_token_id
     assert (seen["ids"][:, 1] == target).all()  # the forced target code comes first
     assert tok.src_lang == codes[pair[0]]
+
+
+def test_an_out_of_memory_retry_does_not_tokenize_the_prompts_again(lm, monkeypatch):
+    model, tok = lm
+    encode.cache_clear()
+    calls, failed = [], []
+    tokenize = type(tok).__call__
+    monkeypatch.setattr(type(tok), "__call__", lambda self, *a, **k: calls.append(a) or tokenize(self, *a, **k))  # fmt: skip
+    generate = model.generate
+
+    def out_of_memory_once(**kwargs):
+        if not failed:
+            failed.append(1)
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return generate(**kwargs)
+
+    monkeypatch.setattr(model, "generate", out_of_memory_once)
+    run = lambda b: answers(model, tok, PROMPTS, 3, 6, 128, stop=(), budget=b)  # noqa: E731
+    got, budget = halving_on_oom(run, 4096)
+    assert budget == 2048 and len(calls) == 1  # one tokenization for both attempts
+    monkeypatch.setattr(model, "generate", generate)
+    assert got == answers(model, tok, PROMPTS, 1, 6, 128, stop=())

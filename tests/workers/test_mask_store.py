@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, OrderedDict
 from dataclasses import replace
+from types import SimpleNamespace
 
 import torch
 
@@ -47,6 +48,25 @@ def test_two_trials_on_s3_compute_their_mask_set_once(bucket, monkeypatch):
     assert [info.path.rsplit("/", 1)[0] for info in stored] == ["junk/shared/masks"]
     assert stored[0].base_name.endswith(".safetensors")
     assert storage.list_files(f"{bucket}/shared/results") == []  # masks are not results
+
+
+def test_the_body_is_fingerprinted_once_per_loaded_model_not_per_trial(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "_from_pretrained", lambda auto, name, **kw: MODELS["bert"][0]())
+    monkeypatch.setattr(cache, "tokenizer", lambda name: SimpleNamespace(pad_token_id=0))
+    calls = []
+    real = cache.model_fingerprint
+    monkeypatch.setattr(cache, "model_fingerprint", lambda body: calls.append(1) or real(body))
+    cache._loaded.cache_clear()
+    try:
+        for seed in (1, 2, 3):
+            model = cache.pretrained("tiny-bert", 2, seed)  # a fresh copy per trial
+            cache.masks(model, replace(trial(str(tmp_path), seed, "sparse"), sparsity=seed / 10))
+        assert len(calls) == 1
+        other = MODELS["bert"][0]()  # a model that was not loaded here: fingerprinted on use
+        cache.masks(other, trial(str(tmp_path), 1, "sparse"))
+        assert len(calls) == 2
+    finally:
+        cache._loaded.cache_clear()
 
 
 s3 = s3_server.s3

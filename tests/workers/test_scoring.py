@@ -10,9 +10,10 @@ import torch
 from difficulty.prompts import Prompts
 from tests.data import MC
 from tests.models import word_tokenizer
+from workers.budget import halving_on_oom
 from workers.config import TrainConfig
 from workers.evaluate import evaluate_prompts
-from workers.scoring import loglikelihoods, split_pair
+from workers.scoring import loglikelihoods, split_pair, split_pairs
 
 
 class Favouring(torch.nn.Module):
@@ -93,3 +94,23 @@ def test_token_budget_batches_give_the_same_scores_in_the_same_order():
     together = loglikelihoods(model, Tokenizer(), requests, batch_size=64, max_length=60)
     budgeted = loglikelihoods(model, Tokenizer(), requests, batch_size=64, max_length=60, budget=30)
     assert budgeted == pytest.approx(together, abs=1e-4)
+
+
+def test_an_out_of_memory_retry_does_not_tokenize_the_requests_again(monkeypatch):
+    tok = word_tokenizer(["Paris", "Rome"])
+    model = Favouring(tok, ["Paris"])
+    split_pairs.cache_clear()
+    calls = []
+    tokenize = type(tok).__call__
+    monkeypatch.setattr(type(tok), "__call__", lambda self, *a, **k: calls.append(a) or tokenize(self, *a, **k))  # fmt: skip
+    forward = model.forward
+
+    def out_of_memory_once(**kwargs):
+        monkeypatch.setattr(model, "forward", forward)
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(model, "forward", out_of_memory_once)
+    requests = [("The capital is", " Paris"), ("The capital is", " Rome")]
+    scores, budget = halving_on_oom(lambda b: loglikelihoods(model, tok, requests, 2, 64, b), 64)
+    assert budget == 32 and len(calls) == 2 * len(requests)  # split_pair: two calls, once
+    assert scores[0] > scores[1]
