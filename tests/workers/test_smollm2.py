@@ -44,9 +44,9 @@ def lm():
 
 def test_answers_batched_as_one_at_a_time_and_right_open_book(lm):
     model, tok = lm
-    prompts = factoids("builtin/factoid-qa", 8, PromptSettings(context=200))
-    kwargs = dict(max_new_tokens=16, max_length=512, stop=prompts.stop, skip_blank=True)
-    batched = answers(model, tok, prompts.contexts, batch_size=8, **kwargs)
+    prompts = factoids("builtin/factoid-qa", 6, PromptSettings(context=200))
+    kwargs = dict(max_new_tokens=12, max_length=512, stop=prompts.stop, skip_blank=True)
+    batched = answers(model, tok, prompts.contexts, batch_size=6, **kwargs)
     assert answers(model, tok, prompts.contexts, batch_size=1, **kwargs) == batched
     # open book, the evidence names the answer: the real model finds most of them
     assert compute_metrics("generate", batched, prompts.targets)["match"] >= 0.6, batched
@@ -54,10 +54,10 @@ def test_answers_batched_as_one_at_a_time_and_right_open_book(lm):
 
 def test_option_scores_do_not_depend_on_the_token_budget_and_beat_chance(lm):
     model, tok = lm
-    prompts = factoids("builtin/factoid-mc", 12, PromptSettings())
+    prompts = factoids("builtin/factoid-mc", 8, PromptSettings(num_options=3))
     requests = [(c, f" {o}") for c, opts in zip(prompts.contexts, prompts.targets) for o in opts]
     whole = loglikelihoods(model, tok, requests, batch_size=64, max_length=512)
-    small = loglikelihoods(model, tok, requests, batch_size=64, max_length=512, budget=40)
+    small = loglikelihoods(model, tok, requests, batch_size=64, max_length=512, budget=60)
     assert small == pytest.approx(whole, abs=1e-3)  # many small batches, the same scores
     flat = iter(whole)
     scores = [[next(flat) for _ in opts] for opts in prompts.targets]
