@@ -60,10 +60,12 @@ def data_files(path: str) -> list[Path]:
 
 
 @cache
-def _known_names() -> frozenset[str]:
-    from lm_eval.tasks import TaskManager  # indexes the YAMLs lm-eval ships, no download
+def task_manager(defaults: bool):
+    """lm-eval's task index, once per process: of the tasks it ships (reading all their YAMLs
+    takes 10-30 s; no download), or of none (a task YAML, which lm-eval loads by its path)."""
+    from lm_eval.tasks import TaskManager
 
-    return frozenset(TaskManager().all_tasks)
+    return TaskManager(include_defaults=defaults)
 
 
 def lm_eval_name(ref: dict[str, Any]) -> str:
@@ -91,7 +93,7 @@ def lm_eval_task(ref: dict[str, Any]) -> TaskDef:
         missing = [str(f) for f in data_files(path) if not f.is_file()]
         if missing:
             raise TaskError(f"{path}: data file {missing[0]} (relative to the YAML) does not exist")
-    elif ref["lm_eval"] not in _known_names():
+    elif ref["lm_eval"] not in task_manager(defaults=True).all_tasks:
         raise TaskError(
             f"lm-eval knows no task or group {ref['lm_eval']!r} (`lm-eval ls tasks` lists them)"
         )

@@ -10,14 +10,13 @@ import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from difficulty.lm_eval_tasks import lm_eval_name
+from difficulty.lm_eval_tasks import lm_eval_name, task_manager
 
 SAMPLE_SEED = 1234  # draws `n_eval` documents: the same questions for every trial of a sweep
 PRIMARY = ("acc_norm", "acc")  # the row's metric: the first of these reported, else the first
@@ -47,15 +46,6 @@ def _beside(task: dict[str, Any]):
         yield
     finally:
         os.chdir(here)
-
-
-@lru_cache(maxsize=2)
-def _task_manager(defaults: bool):
-    """lm-eval's task index, once per worker: of the tasks it ships (indexing them all takes
-    10-30 s), or of none, for a task YAML (which lm-eval loads by its path)."""
-    from lm_eval.tasks import TaskManager
-
-    return TaskManager(include_defaults=defaults)
 
 
 def sample_indices(n_docs: int, n_eval: int | None) -> list[int] | None:
@@ -103,7 +93,7 @@ def evaluate_harness(
 
     name = lm_eval_name(task)
     spec = task.get("lm_eval_file") or task["lm_eval"]
-    manager = _task_manager(defaults="lm_eval" in task)
+    manager = task_manager(defaults="lm_eval" in task)  # the one that resolved the task
     with _beside(task):
         samples = None
         if n_eval is not None:  # lm-eval draws per task: the leaves of a group
