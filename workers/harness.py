@@ -57,9 +57,13 @@ def sample_indices(n_docs: int, n_eval: int | None) -> list[int] | None:
 
 
 def _metric_name(key: str) -> str:
-    """lm-eval's `metric,filter` key as a row names it: `acc` (filter none), else as it is."""
+    """lm-eval's `metric,filter` key as a row names it: `acc` (filter none), else `metric,filter`;
+    a standard error ends in `_stderr` either way (`exact_match,strict-match_stderr`)."""
     name, _, kept = key.partition(",")
-    return name if kept == "none" else key
+    if kept == "none":
+        return name
+    stderr = name.endswith("_stderr")
+    return f"{name.removesuffix('_stderr')},{kept}" + ("_stderr" if stderr else "")
 
 
 def _number(value: Any) -> float:

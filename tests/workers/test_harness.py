@@ -80,3 +80,10 @@ def test_shots_are_lm_eval_num_fewshot_drawn_with_the_trial_seed(pruned):
     assert first[0].startswith("Question: ") and "\n\nQuestion: " in first[0]
     assert contexts(1) == first  # the same seed draws the same demonstrations
     assert any(a != b for a, b in zip(contexts(7), first))  # another seed, others
+
+
+def test_lm_evals_metric_keys_become_row_names_whose_stderrs_end_in_stderr():
+    from workers.harness import _metric_name
+
+    assert [_metric_name(k) for k in ("acc,none", "acc_stderr,none", "exact_match,strict-match", "exact_match_stderr,strict-match")] == [
+        "acc", "acc_stderr", "exact_match,strict-match", "exact_match,strict-match_stderr"]  # fmt: skip
