@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +144,6 @@ def _content_hash(files: list[Path]) -> str:
 def _lm_eval_fingerprint(task: LmEvalTask) -> str:
     """lm-eval's version (its tasks' prompts and metrics change with it), and a task YAML's and
     its data files' content hash: what an lm-eval trial's result depends on besides its name."""
-    from importlib.metadata import version
-
     files = [Path(task.lm_eval), *data_files(task.lm_eval)] if task.is_file else []
     return f"lm-eval {version('lm_eval')}" + (f" {_content_hash(files)}" if files else "")
 
