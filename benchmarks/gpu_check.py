@@ -85,7 +85,7 @@ def check_dtype_and_restore(device: torch.device) -> None:
     want = "bf16" if device.type == "cuda" else "fp32 on the CPU"
     row("dtype auto", got == expected and (device.type != "cuda" or got == torch.bfloat16),
         f"{got}, expected {want}")  # fmt: skip
-    _, clean = cache._language_model("smollm2", "qa", device, expected)
+    _, clean = cache._language_model("smollm2", False, device, expected)  # its clean copy
     times = []
     for _ in range(10):
         with torch.no_grad():

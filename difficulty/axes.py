@@ -21,7 +21,7 @@ import numpy as np
 
 from difficulty.prompts import PromptSettings
 from difficulty.sources import get_task
-from difficulty.tasks import CLASSIFICATION, KINDS, TaskDef, TaskError
+from difficulty.tasks import CLASSIFICATION, KINDS, LM_EVAL, TaskDef, TaskError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -148,7 +148,8 @@ def _human_baseline(task: TaskDef, levels: list[float]) -> None:
     if task.human_baseline is None:
         raise TaskError(
             f"human_gap needs a human baseline for {task.metric}, and this task has none "
-            "(GLUE and the built-in tasks have one)"
+            "(GLUE, the built-in tasks and lm-eval's winogrande, commonsense_qa, hellaswag, piqa "
+            "and boolq have one)"
         )
 
 
@@ -224,6 +225,7 @@ register_axis(
         cross_task=True,
         check=_human_baseline,
         task_levels=lambda task: [task.human_baseline],
+        kinds=(CLASSIFICATION, LM_EVAL),
     )
 )
 register_axis(
@@ -246,7 +248,7 @@ register_axis(
         harder_when="lower",
         label="demonstrations",
         check=_enough_demonstrations,
-        kinds=("qa", "multiple_choice"),
+        kinds=("qa", "multiple_choice", LM_EVAL),  # lm-eval: its num_fewshot
         prompt=lambda v: PromptSettings(shots=int(v)),
     )
 )

@@ -2,8 +2,9 @@
 
 Outputs: `classify` (a classifier's logits against labels; one column = regression), `generate`
 (generated answers against each question's aliases), `choose` (log-likelihoods of each question's
-options against (options, correct indexes)) and `translate` (translations against one reference
-each). Inputs are numpy arrays and Python lists; scipy, sklearn and sacrebleu are imported by the
+options against (options, correct indexes)), `translate` (translations against one reference
+each) and `lm_eval` (what lm-evaluation-harness computed; registered for the analysis' chance
+levels). Inputs are numpy arrays and Python lists; scipy, sklearn and sacrebleu are imported by the
 functions that use them, so the registry imports light.
 
 Over 300 lines on purpose: every metric of every task kind is one record here, so that
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-OUTPUTS = ("classify", "generate", "choose", "translate")
+OUTPUTS = ("classify", "generate", "choose", "translate", "lm_eval")
 
 
 def _always(predictions: Any, references: Any) -> bool:
@@ -353,6 +354,37 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         primary=True,
+    )
+)
+
+
+# lm_eval: the multiple-choice accuracies lm-evaluation-harness reports (acc; acc_norm divides
+# each option's log-likelihood by its characters), with `chance` (the mean 1/options) recorded
+# beside them by workers.harness; every metric has its `<name>_stderr`, which the analysis
+# ignores. Other lm-eval metrics are not registered: their chance level is unknown.
+
+
+def _computed_by_lm_eval(predictions: Any, references: Any) -> float:
+    raise NotImplementedError("lm-evaluation-harness computes this metric")
+
+
+for _name in ("acc", "acc_norm"):
+    register_metric(
+        Metric(
+            name=_name,
+            output="lm_eval",
+            compute=_computed_by_lm_eval,
+            higher_is_better=True,
+            chance=choice_chance,
+        )
+    )
+register_metric(
+    Metric(
+        name="chance",
+        output="lm_eval",
+        compute=_computed_by_lm_eval,
+        higher_is_better=False,
+        chance=None,
     )
 )
 

@@ -32,7 +32,7 @@ class PromptSettings:
     """What a difficulty level sets: evidence characters, demonstrations, options, answer format."""
 
     context: int = 0  # characters of evidence before the question; 0 = closed book
-    shots: int = 0  # solved training questions before the question
+    shots: int | None = None  # solved training questions before it; None: 0 (lm-eval: the task's)
     num_options: int | None = None  # options per multiple-choice question; None = all
     free_form: bool = False  # ask a multiple-choice question without its options
 
@@ -97,9 +97,11 @@ def question(template: Template, text: str, evidence: str = "") -> str:
     return f"{evidence}\n\n{asked}" if evidence else asked
 
 
-def demonstrations(train: Dataset, task: TaskDef, template: Template, shots: int, seed: int) -> str:
+def demonstrations(
+    train: Dataset, task: TaskDef, template: Template, shots: int | None, seed: int
+) -> str:
     """`shots` solved training questions drawn with `seed` (nested: 1 shot lies within 3)."""
-    if shots == 0:
+    if not shots:
         return ""
     rows = train.select(np.random.default_rng(seed).permutation(len(train))[:shots])
     if task.kind == "multiple_choice":

@@ -1,4 +1,5 @@
-"""Resolving a spec's task reference: a registered name, GLUE's TSV files, or local files."""
+"""Resolving a spec's task reference: a registered name, GLUE's TSV files, local files, or an
+lm-evaluation-harness task."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from difficulty.files import file_task
 from difficulty.glue import glue_dir_task
+from difficulty.lm_eval_tasks import lm_eval_task
 from difficulty.tasks import TASKS, TaskDef, TaskError
 
 # The modules that register the named tasks. They import `datasets`, so they are imported on the
@@ -22,7 +24,10 @@ def registered_tasks() -> dict[str, TaskDef]:
 
 
 def get_task(ref: dict[str, Any]) -> TaskDef:
-    """Resolve a task reference from a spec: a registered name or a local-file description."""
+    """Resolve a task reference from a spec: a registered name, a local-file description, or an
+    lm-eval task (`lm_eval`: its name; `lm_eval_file`: its YAML)."""
+    if "lm_eval" in ref or "lm_eval_file" in ref:
+        return lm_eval_task(ref)
     if "train" in ref:
         return glue_dir_task(ref) if ref.get("layout") == "glue" else file_task(ref)
     name = ref["name"]

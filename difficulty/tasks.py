@@ -19,10 +19,15 @@ class TaskError(ValueError):
 
 
 CLASSIFICATION = "classification"
+# evaluated by lm-evaluation-harness, with its prompts and metrics (difficulty.lm_eval_tasks)
+LM_EVAL = "lm_eval"
+# the kinds a local-file task may have
+FILE_KINDS = (CLASSIFICATION, "qa", "multiple_choice", "translation")
 # evaluated without fine-tuning (transfer `none`), by prompting a pretrained language model
-EVALUATION_ONLY = ("qa", "multiple_choice", "translation")
+EVALUATION_ONLY = (*FILE_KINDS[1:], LM_EVAL)
 KINDS = (CLASSIFICATION, *EVALUATION_ONLY)
-# the columns each evaluation-only kind's (train, eval) datasets hold, after loading
+# the columns each evaluation-only kind's (train, eval) datasets hold, after loading (an lm_eval
+# task's data is lm-eval's to load)
 COLUMNS = {
     "qa": ("question", "answers"),  # answers: every alias; an optional `context` (evidence text)
     "multiple_choice": ("question", "choices", "answer"),  # answer: index into choices

@@ -78,20 +78,22 @@ def _chance(metric_name: str, metrics: object) -> float:
     """The value of a row's metric for a guess, from the metric registry and the row's metrics.
 
     0 for metrics whose chance is 0 or undefined (MCC, correlations, exact match, BLEU, above-
-    chance accuracies); for multiple choice the recorded `chance` (mean 1/options); for a
+    chance accuracies); for multiple choice (junkdna's or lm-eval's acc, acc_norm) the recorded
+    `chance` (mean 1/options); for a
     classifier's accuracy the recorded `majority` share of the evaluation labels; NaN otherwise
     (the chance level is unknown, e.g. rows without `metrics`, and nothing is marked at chance).
     """
     values = json.loads(metrics) if isinstance(metrics, str) else {}
-    names = set(values) | {metric_name}
+    # lm-eval's standard errors (`acc_stderr`) come with its metrics and say nothing of chance
+    names = {n for n in values if not n.endswith("_stderr")} | {metric_name}
     outputs = [o for o, registered in METRICS.items() if names <= set(registered)]
     if len(outputs) != 1:
         return np.nan
     output = outputs[0]
     if METRICS[output][metric_name].chance in (None, zero_chance):
         return 0.0
-    recorded = {"choose": "chance", "classify": "majority"}.get(output)
-    if metric_name.startswith("accuracy") and recorded in values:
+    recorded = {"choose": "chance", "lm_eval": "chance", "classify": "majority"}.get(output)
+    if metric_name.startswith("acc") and recorded in values:
         return float(values[recorded])
     return np.nan
 

@@ -22,6 +22,14 @@ def tiny_gpt2_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_llama_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-layer LLaMA causal LM (hidden 32), saved with a word-level tokenizer."""
+    from tests.models import save_llama_lm
+
+    return save_llama_lm(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
 def tiny_mbart(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 1+1-layer mBART-50 (d_model 32) with an mBART-50 tokenizer; decoding starts with </s>."""
     from tests.models import save_mbart

@@ -3,7 +3,7 @@
 In memory: `tiny_model(kind)` (vocabulary 100, eval mode) is what pruning is checked on;
 `MODELS[kind]` (vocabulary 40, 32 positions) is what the workers' tests train on `batch_data`.
 Saved where `from_pretrained` finds them, with a real tokenizer: `save_bert` (the built-in
-tasks' words), `save_gpt2_lm` and `save_mbart` (every word of tests.data).
+tasks' words), `save_gpt2_lm`, `save_llama_lm` and `save_mbart` (every word of tests.data).
 """
 
 from __future__ import annotations
@@ -176,6 +176,17 @@ def save_gpt2_lm(path: Path) -> str:
     gpt2_lm(
         len(tok), n_positions=128, bos_token_id=2, eos_token_id=3, pad_token_id=0
     ).save_pretrained(path)
+    return str(path)
+
+
+def save_llama_lm(path: Path) -> str:
+    """`llama` (2 layers, hidden 32) with `word_tokenizer` (<s> 2, </s> 3, <pad> 0)."""
+    tok = word_tokenizer()
+    tok.save_pretrained(path)
+    model = llama(len(tok))
+    model.config.update(dict(bos_token_id=2, eos_token_id=3, pad_token_id=0))
+    model.generation_config.update(bos_token_id=2, eos_token_id=3, pad_token_id=0)
+    model.save_pretrained(path)
     return str(path)
 
 

@@ -95,9 +95,9 @@ def pretrained(
 
 @lru_cache(maxsize=1)  # a 7B model is 14 GB in bf16: one per worker, on its device
 def _language_model(
-    model: str, kind: str, device: torch.device, dtype: torch.dtype
+    model: str, seq2seq: bool, device: torch.device, dtype: torch.dtype
 ) -> tuple[PreTrainedModel, CleanCopy]:
-    auto = AutoModelForSeq2SeqLM if kind == "translation" else AutoModelForCausalLM
+    auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     loaded = _fingerprinted(_from_pretrained(auto, model, dtype=dtype).eval().to(device))
     # every parameter: `targets: all` prunes embeddings and the head, `include` may pick norms
     return loaded, CleanCopy(loaded, [name for name, _ in loaded.named_parameters()])
@@ -108,7 +108,9 @@ def language_model(
 ) -> PreTrainedModel:
     """The worker's pretrained causal LM (encoder-decoder for translation), loaded once on
     `device`, its weights put back to their pretrained values: no copy of the model per trial."""
-    loaded, clean = _language_model(model, kind, device, model_dtype(dtype, device, True))
+    # keyed by the model class, not the kind: QA and lm-eval trials share one causal LM
+    seq2seq = kind == "translation"
+    loaded, clean = _language_model(model, seq2seq, device, model_dtype(dtype, device, True))
     clean.restore(loaded)
     return loaded
 

@@ -55,6 +55,8 @@ class TrainConfig(BaseModel):
     checkpoint: Literal["none", "epoch"] = "none"  # "epoch": save each epoch, resume; not in key
 
 
+# where a local task's files lie: left out of the key, which holds their content hash instead
+TASK_LOCATIONS = ("train", "eval", "lm_eval_file")
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets")
 GENERATION_FIELDS = ("max_new_tokens", "num_beams", "prompt_length")
 
@@ -76,7 +78,8 @@ class TrialConfig:
     transfer: str
     seed: int
     train: TrainConfig = field(default_factory=TrainConfig)
-    task_fingerprint: str = ""  # content hash of local task files, "" for registered tasks
+    # content hash of local task files, "" for registered tasks; lm-eval tasks: lm-eval's version
+    task_fingerprint: str = ""
     noop: bool = False
     cpus: float = 1.0
     gpus: float = 0.0  # resources.gpu: > 0 runs on CUDA (and fails without it), 0 on the CPU
@@ -106,7 +109,7 @@ class TrialConfig:
         for name in ("sweep", "results_dir", "cpus", "gpus"):  # where it runs, not what it computes
             identity.pop(name)
         # a local task is identified by its files' content hash, not by where they lie
-        identity["task"] = {k: v for k, v in self.task.items() if k not in ("train", "eval")}
+        identity["task"] = {k: v for k, v in self.task.items() if k not in TASK_LOCATIONS}
         # fields added after the first release enter the key only where they change the result,
         # so that upgrading junkdna keeps the keys (and the results) of existing sweeps
         identity["train"].pop("checkpoint")  # resuming gives the same numbers, bit for bit

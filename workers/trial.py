@@ -9,14 +9,16 @@ from typing import Any
 
 import torch
 
-from difficulty.tasks import CLASSIFICATION
+from difficulty import AXES
+from difficulty.tasks import CLASSIFICATION, LM_EVAL
 from pruning import measure_sparsity, prunable_parameters, quantize_rtn
 from pruning.rtn import levels_per_group
 from results.store import has_row, write_trial
 from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
 from workers.device import trial_device
-from workers.evaluate import evaluate, evaluate_prompts
+from workers.evaluate import context_window, evaluate, evaluate_prompts
+from workers.harness import evaluate_harness
 from workers.record import failed_row, identity, record
 from workers.train import train
 from workers.transfer_modes import TRANSFER_MODES
@@ -35,8 +37,11 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
         return record(trial, row, metric_name="noop", metric=0.0, actual_sparsity=trial.sparsity)
     torch.set_num_threads(max(1, int(trial.cpus)))
     device = trial_device(trial.gpus)  # fails with one line if a GPU trial sees no GPU
-    if cache.task_def(trial).kind == CLASSIFICATION:
+    kind = cache.task_def(trial).kind
+    if kind == CLASSIFICATION:
         measured = fine_tune_and_evaluate(trial, device)
+    elif kind == LM_EVAL:
+        measured = evaluate_with_lm_eval(trial, device)
     else:
         measured = evaluate_pretrained(trial, device)
     result = record(
@@ -141,6 +146,40 @@ def evaluate_pretrained(trial: TrialConfig, device: torch.device) -> dict[str, A
         metrics=_json(metrics),
         **measure(model, trial, names),
         n_eval=len(prompts.contexts),
+        prune_s=prune_s,
+        eval_s=eval_s,
+        ready_s=ready_s,
+    )
+
+
+def evaluate_with_lm_eval(trial: TrialConfig, device: torch.device) -> dict[str, Any]:
+    """An lm-eval task: prune a pretrained LM and evaluate it through lm-evaluation-harness, in
+    memory; the `shots` axis is lm-eval's num_fewshot, `n_eval` a fixed sample of its documents."""
+    clock = time.perf_counter()
+    model = cache.language_model(trial.model, LM_EVAL, device, trial.train.dtype)
+    ready_s = time.perf_counter() - clock
+
+    names, _, prune_s = prune(model, trial, device)
+
+    clock = time.perf_counter()
+    cfg = trial.train
+    result = evaluate_harness(
+        model,
+        cache.tokenizer(trial.model),
+        trial.task,
+        shots=AXES[trial.difficulty_axis].prompt(trial.difficulty_level).shots,
+        n_eval=cfg.n_eval,
+        seed=trial.seed,
+        batch_size=cfg.eval_batch_size,
+        max_length=cfg.prompt_length or context_window(model),
+    )
+    eval_s = time.perf_counter() - clock
+    return dict(
+        metric_name=result.metric_name,
+        metric=result.metric,
+        metrics=_json(result.metrics),
+        **measure(model, trial, names),
+        n_eval=result.n_eval,
         prune_s=prune_s,
         eval_s=eval_s,
         ready_s=ready_s,

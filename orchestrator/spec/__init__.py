@@ -16,12 +16,20 @@ from pydantic import ValidationError
 
 from orchestrator.spec.checks import check_offline, with_fingerprints
 from orchestrator.spec.errors import SpecError, one_line
-from orchestrator.spec.schema import FileTask, GlueDirTask, Pruning, SweepSpec, task_ref
+from orchestrator.spec.schema import (
+    FileTask,
+    GlueDirTask,
+    LmEvalTask,
+    Pruning,
+    SweepSpec,
+    task_ref,
+)
 from results.storage import read_bytes
 
 __all__ = [
     "FileTask",
     "GlueDirTask",
+    "LmEvalTask",
     "Pruning",
     "SpecError",
     "SweepSpec",

@@ -6,16 +6,25 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from difficulty import TaskDef, TaskError, get_task
 from difficulty.axes import check_axis
 from difficulty.files import file_format
+from difficulty.lm_eval_tasks import data_files
 from difficulty.tasks import CLASSIFICATION
 from orchestrator.model_check import model_problem, window_problem
 from orchestrator.spec.errors import SpecError
-from orchestrator.spec.schema import GlueDirTask, Quantization, SweepSpec, Task, task_ref
+from orchestrator.spec.schema import (
+    GlueDirTask,
+    LmEvalTask,
+    Quantization,
+    SweepSpec,
+    Task,
+    task_ref,
+)
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
@@ -102,9 +111,9 @@ def _absolute_paths(spec: SweepSpec) -> SweepSpec:
     """Local paths made absolute: Ray runs trials in other directories (and on other nodes)."""
     storage = spec.storage if is_uri(spec.storage) else str(Path(spec.storage).resolve())
     tasks = [
-        t if isinstance(t, str)
+        t if isinstance(t, str) or (isinstance(t, LmEvalTask) and not t.is_file)
         else t.model_copy(update={k: str(Path(getattr(t, k)).resolve())
-                                  for k in ("train", "eval", "dir") if hasattr(t, k)})
+                                  for k in ("train", "eval", "dir", "lm_eval") if hasattr(t, k)})
         for t in spec.tasks
     ]  # fmt: skip
     return spec.model_copy(update={"storage": storage, "tasks": tasks})
@@ -115,6 +124,8 @@ def with_fingerprints(spec: SweepSpec, path: str, keep: bool = False) -> SweepSp
     hash already there stays (a saved spec's, so that reading a sweep needs none of its files)."""
     tasks = [
         t if isinstance(t, str) or (keep and t.fingerprint)
+        else t.model_copy(update={"fingerprint": _lm_eval_fingerprint(t)})
+        if isinstance(t, LmEvalTask)
         else t.model_copy(update={"fingerprint": _fingerprint(_check_files(path, i, t))})
         for i, t in enumerate(spec.tasks)
     ]  # fmt: skip
@@ -123,10 +134,21 @@ def with_fingerprints(spec: SweepSpec, path: str, keep: bool = False) -> SweepSp
 
 def _fingerprint(ref: dict[str, Any]) -> str:
     """Content hash of a local task's files (a changed file is a different trial)."""
+    return _content_hash([Path(ref[key]) for key in ("train", "eval")])
+
+
+def _content_hash(files: list[Path]) -> str:
     digest = hashlib.sha256()
-    for key in ("train", "eval"):
-        digest.update(Path(ref[key]).read_bytes())
+    for file in files:
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _lm_eval_fingerprint(task: LmEvalTask) -> str:
+    """lm-eval's version (its tasks' prompts and metrics change with it), and a task YAML's and
+    its data files' content hash: what an lm-eval trial's result depends on besides its name."""
+    files = [Path(task.lm_eval), *data_files(task.lm_eval)] if task.is_file else []
+    return f"lm-eval {version('lm_eval')}" + (f" {_content_hash(files)}" if files else "")
 
 
 def _check_evaluation_only(path: str, i: int, task: TaskDef, spec: SweepSpec) -> None:
@@ -150,6 +172,8 @@ def _check_task(path: str, i: int, task: Task, difficulty: dict[str, list]) -> T
     """The task resolves, its files exist and have the columns, and the axis can serve it."""
     if isinstance(task, str):
         where, ref = f"tasks[{i}] = {task!r}", task_ref(task)
+    elif isinstance(task, LmEvalTask):  # lm_eval_task checks the name, the YAML and its data
+        where, ref = f"tasks[{i}] ({task.name})", task_ref(task)
     else:
         where, ref = f"tasks[{i}] ({task.name})", _check_files(path, i, task)
     try:

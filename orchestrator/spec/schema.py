@@ -6,6 +6,7 @@ validators; the cross-field checks live in checks.py, expansion in grid.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,7 +25,8 @@ from pydantic_core import PydanticCustomError
 
 from difficulty import AXES
 from difficulty.glue import glue_files
-from difficulty.tasks import CLASSIFICATION, KINDS
+from difficulty.lm_eval_tasks import is_yaml
+from difficulty.tasks import CLASSIFICATION, FILE_KINDS
 from orchestrator.search import DENSE, SearchSpace, confirmation_seeds
 from orchestrator.spec import grid as expansion
 from orchestrator.spec.grid import Curve, curves
@@ -55,7 +57,7 @@ class FileTask(_Strict):
     eval: str
     text: str | list[str] | None = None  # required for classification
     label: str = "label"
-    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]  # None = classification
+    kind: Literal[FILE_KINDS] | None = None  # type: ignore[valid-type]  # None = classification
     languages: list[str] | None = Field(None, min_length=2, max_length=2)  # translation: src, tgt
     resource: float | None = Field(None, gt=0)  # translation: the pair's resource size
     max_new_tokens: int | None = Field(None, gt=0)  # generation cap for this task
@@ -106,8 +108,35 @@ class GlueDirTask(_Strict):
         return {"name": self.name, "train": train, "eval": evaluation, "layout": "glue"}
 
 
+class LmEvalTask(_Strict):
+    """An lm-evaluation-harness task: a task or group lm-eval knows, or a task YAML of one's own
+    (its `data_files` relative to it); `name` is the task's name in the rows."""
+
+    lm_eval: str = Field(min_length=1)
+    name: str | None = None  # default: lm_eval/<task>, or lm_eval/<the YAML's file name>
+    # lm-eval's version (and a YAML's and its data files' content hash): set by validation, kept
+    # when saved; the trial keys hold it
+    fingerprint: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> LmEvalTask:
+        if self.name is None:
+            self.name = f"lm_eval/{Path(self.lm_eval).stem if self.is_file else self.lm_eval}"
+        return self
+
+    @property
+    def is_file(self) -> bool:
+        return is_yaml(self.lm_eval)
+
+    def ref(self) -> dict[str, Any]:
+        """The task as a trial sees it: a YAML's path apart (not in the key: its content is)."""
+        return {"name": self.name, "lm_eval_file" if self.is_file else "lm_eval": self.lm_eval}
+
+
 def _task_form(value: Any) -> str:
     if isinstance(value, dict):
+        if "lm_eval" in value:
+            return "LmEvalTask"
         return "GlueDirTask" if "dir" in value else "FileTask"
     if isinstance(value, BaseModel):
         return type(value).__name__
@@ -116,14 +145,14 @@ def _task_form(value: Any) -> str:
 
 Task = Annotated[
     Annotated[str, Tag("str")] | Annotated[FileTask, Tag("FileTask")]
-    | Annotated[GlueDirTask, Tag("GlueDirTask")],
+    | Annotated[GlueDirTask, Tag("GlueDirTask")] | Annotated[LmEvalTask, Tag("LmEvalTask")],
     Discriminator(_task_form),
 ]  # fmt: skip
-"""A task: a registered name, local files, or a GLUE TSV folder."""
-TASK_FORMS = {"FileTask": FileTask, "GlueDirTask": GlueDirTask}
+"""A task: a registered name, local files, a GLUE TSV folder, or an lm-eval task."""
+TASK_FORMS = {"FileTask": FileTask, "GlueDirTask": GlueDirTask, "LmEvalTask": LmEvalTask}
 
 
-def task_ref(task: str | FileTask | GlueDirTask) -> dict[str, Any]:
+def task_ref(task: str | FileTask | GlueDirTask | LmEvalTask) -> dict[str, Any]:
     """The task as a trial sees it: {"name": ...}, or its files and columns."""
     return {"name": task} if isinstance(task, str) else task.ref()
 

@@ -383,3 +383,33 @@ def test_two_scopes_of_one_method_are_two_families():
     assert sorted(stats.index) == ["global", "layer"] and (stats["n_points"] == 15).all()
     ci = ref.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
     assert ci[("layer", 0.5)] == pytest.approx(ci[("global", 0.5)] + 0.1)
+
+
+def test_lm_eval_rows_take_their_chance_from_the_options_lm_eval_scored():
+    # an lm-eval multiple-choice row records acc, acc_norm, their stderrs and `chance`, 1/options
+    mc = '{"acc": 0.3, "acc_stderr": 0.05, "acc_norm": 0.26, "acc_norm_stderr": 0.05, "chance": 0.25}'
+    assert ref.chance_level(
+        pd.DataFrame({"metric_name": ["acc_norm", "acc"], "metrics": [mc, mc]})
+    ).tolist() == [0.25, 0.25]
+    # an exact-match task's chance is 0; a metric junkdna does not know has no chance level
+    gen = '{"exact_match,strict-match": 0.1, "exact_match,strict-match_stderr": 0.01}'
+    em = '{"exact_match": 0.1, "exact_match_stderr": 0.01}'
+    levels = ref.chance_level(
+        pd.DataFrame(
+            {"metric_name": ["exact_match", "exact_match,strict-match"], "metrics": [em, gen]}
+        )
+    )
+    assert levels[0] == 0.0 and np.isnan(levels[1])
+
+
+def test_an_lm_eval_level_at_chance_is_marked():
+    rows = levels(HARD_LOSES_MORE)
+    for r in rows:
+        r["metric_name"] = "acc_norm"
+        r["metrics"] = '{"acc": 0.5, "acc_norm": 0.5, "acc_norm_stderr": 0.1, "chance": 0.5}'
+    dense = ref.dense_levels(table(rows)).set_index("difficulty_level")
+    assert dense["chance"].tolist() == [0.5] * 3
+    assert dense["at_chance"].to_dict() == {1.0: False, 0.5: False, 0.1: False}
+    for r in rows:  # the same dense metric (0.9) against a chance above it: every level at chance
+        r["metrics"] = r["metrics"].replace('"chance": 0.5', '"chance": 0.95')
+    assert ref.dense_levels(table(rows))["at_chance"].all()
