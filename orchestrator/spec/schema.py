@@ -6,11 +6,14 @@ validators; the cross-field checks live in checks.py, expansion in grid.py.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
+    ByteSize,
     ConfigDict,
     Discriminator,
     Field,
@@ -204,10 +207,26 @@ class Quantization(_Strict):
         return self.transfer or [t for t in sweep if TRANSFER_MODES[t].prunes]
 
 
+def _iec_suffix(v: Any) -> Any:
+    """Kubernetes' `8Gi` as `8GiB`; pydantic's ByteSize reads 8GiB, 8GB, 8G, "8 GB", 8589934592."""
+    if isinstance(v, bool):
+        raise ValueError("is a number of bytes with a unit, e.g. 8GB or 8GiB")
+    return re.sub(r"(?i)([kmgtpe]i)\s*$", r"\1B", v) if isinstance(v, str) else v
+
+
+def _at_least_a_mebibyte(v: ByteSize) -> ByteSize:
+    if v < 2**20:  # `memory: 8` is 8 bytes: a unit forgotten, not a request
+        raise ValueError(f"is {v} bytes; write a unit, e.g. 8GB or 8GiB")
+    return v
+
+
+Memory = Annotated[ByteSize, BeforeValidator(_iec_suffix), AfterValidator(_at_least_a_mebibyte)]
+
+
 class Resources(_Strict):
     cpu: float = Field(1, gt=0)
     gpu: float = Field(0, ge=0)
-    memory: str | None = None  # e.g. "8GB"; a scheduling hint for Ray
+    memory: Memory | None = None  # bytes: 8GiB, 8GB (= 8G, "8 GB"), 8589934592; a hint for Ray
 
 
 class Search(_Strict):
