@@ -33,11 +33,11 @@ class _Loader(yaml.SafeLoader):
 
     depth = 0
 
-    def increase_flow_level(self) -> None:
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:
         # before the composer sees them: the scanner's cost grows with the square of open brackets
-        super().increase_flow_level()
-        if self.flow_level > MAX_DEPTH:
+        if self.flow_level >= MAX_DEPTH:
             raise _Refused(f"nested more than {MAX_DEPTH} levels deep (line {self.line + 1})")
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1  # PyYAML composes recursively: bound it before Python's own limit
@@ -72,8 +72,9 @@ def parse(data: bytes, path: str) -> Any:
     not UTF-8 text, not YAML, nested too deep, expands too far through aliases, or repeats a key.
     """
     text = _text(data, path)
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # reads the text: a control character is a YAMLError here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -87,7 +88,8 @@ def parse(data: bytes, path: str) -> Any:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _text(data: bytes, path: str) -> str:
