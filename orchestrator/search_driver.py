@@ -22,6 +22,7 @@ from orchestrator.driver import Compactor, Outcome, run_sweep, save_spec
 from orchestrator.search import CurveSearch, SearchSpace, plan_round
 from orchestrator.spec import SweepSpec
 from orchestrator.spec.grid import CURVE, Curve
+from orchestrator.trackers import start_trackers
 from results.store import read_sweep
 from workers.config import TrialConfig
 
@@ -86,11 +87,15 @@ def planned(spec: SweepSpec, stored: set[str]) -> list[TrialConfig]:
     return _unique([*spec.expand(), *probed])
 
 
-def run_search(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> SearchOutcome:
-    """Run the search of `spec` to the end, or on from where a killed run left its rows."""
+def run_search(
+    spec: SweepSpec, address: str | None = None, quiet: bool = False, loggers: list | None = None
+) -> SearchOutcome:
+    """Run the search of `spec` to the end, or on from where a killed run left its rows
+    (`loggers`: as driver.run_sweep takes them, set up once for every round)."""
     start = time.perf_counter()
     space, curves = spec.search.space(), spec.curves()
     places, by_key = index(curves), {c.key: c for c in curves}
+    loggers = start_trackers(spec.trackers, spec.name) if loggers is None else loggers
     save_spec(spec)
     rows = _rows(spec)
     failed_before = {r["trial_key"] for r in rows if r["status"] != "ok"}
@@ -104,7 +109,8 @@ def run_search(spec: SweepSpec, address: str | None = None, quiet: bool = False)
     while trials:
         keys = {t.trial_key for t in trials}
         done = {r["trial_key"] for r in rows if r["status"] == "ok"}
-        ran = run_sweep(spec, address, quiet, trials, done, compactor, warn=outcome.rounds == 0)
+        ran = run_sweep(spec, address, quiet, trials, done, compactor, warn=outcome.rounds == 0,
+                        loggers=loggers)  # fmt: skip
         outcome.rounds += 1
         outcome.ran += ran.ran
         outcome.failed.update(ran.failed)

@@ -45,7 +45,7 @@ class FakeDriver:
         self.metric = metric
 
     def __call__(self, spec, address=None, quiet=False, trials=None, done=None, compactor=None,
-                 warn=True):  # fmt: skip
+                 warn=True, loggers=None):  # fmt: skip
         self.rounds += 1
         if self.rounds == self.kill_at_round:
             raise KeyboardInterrupt  # the search is killed while this round's trials run
