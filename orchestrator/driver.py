@@ -208,14 +208,19 @@ REPORTED = ("trial_key", "status", "error", "skipped", "ready_s", "metric_name",
 
 
 def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
-    """The Tune trainable: run one bundle's trials in turn, one Tune report per trial."""
+    """The Tune trainable: run one bundle's trials in turn, one Tune report per trial.
+
+    A bundle that Tune runs again after its worker died starts at `config["start"]`, after the
+    trials it reported (callbacks.BundleRetry): their rows need no request, compacted or not.
+    """
     from ray import tune
 
     from workers.trial import run_with_retries
 
-    for trial in bundles[config["bundle"]]:
-        out = run_with_retries(trial, retries)
-        tune.report({k: out.get(k) for k in REPORTED})
+    trials = bundles[config["bundle"]]
+    for position in range(config.get("start", 0), len(trials)):
+        out = run_with_retries(trials[position], retries)
+        tune.report({**{k: out.get(k) for k in REPORTED}, "position": position})
 
 
 def _connect(address: str | None) -> None:
@@ -263,18 +268,24 @@ def run_sweep(
     done: set[str] | None = None,
     compactor: Compactor | None = None,
     warn: bool = True,
+    loggers: list | None = None,
 ) -> Outcome:
     """Run every trial of `spec` without an `ok` row.
 
-    A search round passes its `trials`, the keys it knows are `done`, the sweep's `compactor`
-    (one over all rounds) and whether to `warn`; it saves the spec itself, once.
+    `loggers`: the spec's trackers as `orchestrator.trackers.start_trackers` set them up (None:
+    set up here; one that cannot start stops the sweep before anything is written). A search
+    round passes its `trials`, the keys it knows are `done`, the sweep's `compactor` (one over
+    all rounds) and whether to `warn`; it saves the spec itself, once.
     """
+    from orchestrator.trackers import start_trackers
+
     start = time.perf_counter()
     own = trials is None
     trials = spec.expand() if own else trials
     done = done_keys(spec) if done is None else done
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
+    loggers = start_trackers(spec.trackers, spec.name) if loggers is None else loggers
     if own:
         save_spec(spec)
     if not todo:
@@ -282,7 +293,7 @@ def run_sweep(
 
     from ray import tune
 
-    from orchestrator.callbacks import Progress
+    from orchestrator.callbacks import BundleRetry, Progress
     from orchestrator.trackers import tracker_callbacks
 
     _connect(address)
@@ -297,10 +308,13 @@ def run_sweep(
     work = bundles(todo, noop=spec.noop, slots=pending)
     finish = compactor is None  # a search's compactor is finished after its last round
     compactor = compactor or Compactor(f"{spec.sweep_dir}/results")
-    progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written)
+    runs = tracker_callbacks(loggers, work)
+    on_lost = runs[0].log if runs else None  # a lost worker's trials: failed runs, as their rows
+    progress = Progress(len(trials), outcome.already_done, work, quiet, compactor.row_written,
+                        on_lost)  # fmt: skip
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
-        resources["memory"] = _bytes(spec.resources.memory)
+        resources["memory"] = int(spec.resources.memory)
     trainable = tune.with_parameters(_run_bundle, bundles=work, retries=spec.retries)
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
@@ -309,12 +323,12 @@ def run_sweep(
         run_config=tune.RunConfig(
             name=datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f"),
             storage_path=f"{spec.sweep_dir}/tune",
-            # a bundle whose worker dies (node lost, OOM kill) runs again elsewhere; its
-            # trials that already wrote a row are skipped there
+            # a bundle whose worker dies (node lost, OOM kill) runs again elsewhere, from the
+            # first trial it did not report (BundleRetry)
             failure_config=tune.FailureConfig(max_failures=spec.retries),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
-            callbacks=[progress, *tracker_callbacks(spec.trackers, spec.name, work)],
+            callbacks=[progress, BundleRetry(), *runs],
         ),
     )
     saved = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
@@ -332,11 +346,3 @@ def run_sweep(
         compactor.finish()
     outcome.wall_s = time.perf_counter() - start
     return outcome
-
-
-def _bytes(size: str) -> int:
-    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-    for unit, factor in units.items():
-        if size.upper().endswith(unit):
-            return int(float(size[: -len(unit)]) * factor)
-    return int(size)
