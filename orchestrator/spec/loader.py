@@ -39,6 +39,11 @@ class _Loader(yaml.SafeLoader):
             raise _Refused(f"nested more than {MAX_DEPTH} levels deep (line {self.line + 1})")
         super().fetch_flow_collection_start(TokenClass)
 
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:  # block nesting, bounded as early
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep (line {self.line + 1})")
+        return super().add_indent(column)
+
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1  # PyYAML composes recursively: bound it before Python's own limit
         try:

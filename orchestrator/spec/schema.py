@@ -223,9 +223,18 @@ def _at_least_a_mebibyte(v: ByteSize) -> ByteSize:
 Memory = Annotated[ByteSize, BeforeValidator(_iec_suffix), AfterValidator(_at_least_a_mebibyte)]
 
 
+def _ray_quantity(v: float) -> float:
+    if 0 < v < 1e-4:  # Ray counts resources in units of 1/10,000
+        raise ValueError(f"{v} is below Ray's smallest share, 0.0001")
+    return v
+
+
+RayQuantity = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_ray_quantity)]
+
+
 class Resources(_Strict):
-    cpu: float = Field(1, gt=0)
-    gpu: float = Field(0, ge=0)
+    cpu: RayQuantity = Field(1, gt=0)
+    gpu: RayQuantity = Field(0, ge=0)
     memory: Memory | None = None  # bytes: 8GiB, 8GB (= 8G, "8 GB"), 8589934592; a hint for Ray
 
 

@@ -38,6 +38,8 @@ BAD = {
     "missing data file": ("name: t\nmodels: [m]\ntasks: [{name: r, train: nope.tsv, eval: nope.tsv, "
                           "text: s}]\n", "tasks[0].train = 'nope.tsv': no such file"),
     "not a mapping": ("- a\n- b\n", "a sweep spec is a mapping"),
+    "infinite cpu": (BASE + "resources: {cpu: .inf}\n", "resources.cpu = inf: Input should be a finite number"),
+    "cpu below ray's share": (BASE + "resources: {cpu: 0.00001}\n", "resources.cpu = 1e-05: 1e-05 is below Ray's smallest share, 0.0001"),
     "unknown tracker": (BASE + "trackers: [mlflow, tensorbored]\n", "trackers[1] = 'tensorbored': allowed: 'mlflow', 'wandb' or 'tensorboard'"),
 }  # fmt: skip
 
