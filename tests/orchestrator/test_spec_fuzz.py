@@ -212,7 +212,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.usefixtures("stand_in_ray")
-@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(mutated())
 def test_every_mutated_example_is_accepted_or_refused_in_one_line(tmp_path_factory, example):
