@@ -184,10 +184,10 @@ class TrialRuns(Callback):
         run.init_local_path()  # <trial_key> beside the bundle's directory, not the bundle's own
         Path(run.local_path).mkdir(parents=True, exist_ok=True)  # W&B's logging actor runs there
         metrics = {TRAINING_ITERATION: 1}
-        if result["metric"] is not None:
-            metrics["metric"] = result["metric"]
         if result["status"] == "failed":  # measured nothing; TensorBoard has no run status
             metrics["failed"] = 1
+        elif result["metric"] is not None:
+            metrics["metric"] = result["metric"]
         for logger in self.loggers:
             try:
                 logger.log_trial_start(run)
