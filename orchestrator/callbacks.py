@@ -3,7 +3,8 @@ one experiment-tracker run per trial (`trackers:` in the spec).
 
 Each Tune report is one finished junkdna trial (ok, failed after its retries, or skipped).
 A bundle that dies with its worker after all of Tune's retries leaves `failed` rows for its
-trials that have no row, so `status` shows them and `resume` runs them again.
+trials that have no row, so `status` shows them, `resume` runs them again and the trackers get
+a failed run for each, as for any other failed trial.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ class Progress(Callback):
         bundles: list,
         quiet: bool = False,
         on_row: Callable[[], None] | None = None,
+        on_lost: Callable[[Any, dict], None] | None = None,
     ) -> None:
         self._total, self.done, self.running = total, already_done, 0  # a search's total grows
         self.on_row = on_row or (lambda: None)  # called once per row a trial wrote
+        # called with the bundle's Tune trial and a failed report for each trial its lost worker
+        # left without a row (TrialRuns.log: the trackers' failed runs)
+        self.on_lost = on_lost or (lambda bundle, result: None)
         self.bundles = bundles
         self.started_done = already_done
         self.ran = 0
@@ -114,8 +119,11 @@ class Progress(Callback):
             key = TrialConfig.from_dict(config).trial_key
             # reported `ok` here, else its own fragment (a compaction may have merged the former)
             if key not in self.ok and not has_row(config["results_dir"], key, compacted=False):
-                write_trial(config["results_dir"], failed_row(config, error))
+                row = failed_row(config, error)
+                write_trial(config["results_dir"], row)
                 self.errors[key] = error
+                self.on_row()
+                self.on_lost(trial, {**row, "skipped": False})
         self._show()
 
     def close(self) -> None:
@@ -124,6 +132,22 @@ class Progress(Callback):
         self._show(force=True)
         if self.tty:
             print(file=sys.stderr)
+
+
+class BundleRetry(Callback):
+    """A bundle that Tune runs again after its worker died starts after the trials it reported.
+
+    Their rows are written (a trial reports after its row), so the retry needs no request to
+    know it, even where a compaction has merged them since: `has_row(compacted=False)` in the
+    trial sees only fragments, and a listing per trial is what the store avoids. Tune starts
+    the retry with the trial's config (`_get_trainable_kwargs` copies it then), so the first
+    position to run travels there, beside the bundle's index.
+    """
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        position = (trial.last_result or {}).get("position")
+        if position is not None:
+            trial.config["start"] = position + 1
 
 
 class TrialRuns(Callback):
@@ -136,21 +160,23 @@ class TrialRuns(Callback):
     result (`metric`) and end at once: an MLflow run, a W&B run, a TensorBoard directory with
     hparams per trial. Driving Tune's callbacks, rather than each tracker's client API, keeps
     their handling (run status, W&B's logging actor, parameter flattening, syncing to storage).
-    Trials skipped because they already had a row get no run; failed ones get a failed run. A
+    Trials skipped because they already had a row get no run; failed ones get a failed run, those
+    of a worker that died included (`log`, called by Progress for the rows it writes for them). A
     tracker that cannot log a trial (a server down) costs a line on stderr, never the sweep; one
-    that cannot start (`setup`: a refused store) stops the sweep, with its error, before any trial.
+    that cannot start was stopped (or left out) by `orchestrator.trackers.start_trackers`, which
+    set the loggers up before anything of the sweep was written.
     """
 
     def __init__(self, loggers: list[LoggerCallback], bundles: list) -> None:
-        self.loggers = loggers
+        self.loggers = loggers  # set up already
         self.bundles = bundles
         self.configs: dict[str, dict[str, Any]] = {}  # trial_key -> tracked config, per bundle
 
-    def setup(self, **info: Any) -> None:
-        for logger in self.loggers:
-            logger.setup(**info)
-
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info):
+        self.log(trial, result)
+
+    def log(self, trial: Any, result: dict) -> None:
+        """One run for the junkdna trial that `result` reports, from bundle `trial`."""
         if result["skipped"]:
             return
         config = {**self._config(trial.config, result["trial_key"]),
@@ -167,7 +193,9 @@ class TrialRuns(Callback):
         run.init_local_path()  # <trial_key> beside the bundle's directory, not the bundle's own
         Path(run.local_path).mkdir(parents=True, exist_ok=True)  # W&B's logging actor runs there
         metrics = {TRAINING_ITERATION: 1}
-        if result["metric"] is not None:  # a failed trial measured nothing
+        if result["status"] == "failed":  # measured nothing; TensorBoard has no run status
+            metrics["failed"] = 1
+        elif result["metric"] is not None:
             metrics["metric"] = result["metric"]
         for logger in self.loggers:
             try:

@@ -9,13 +9,17 @@ the work happens in the modules they call.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
 
+from pydantic import ByteSize
+
 from orchestrator.spec import SpecError, SweepSpec, load_spec, validate_spec
 from orchestrator.sweeps import locate, stored_spec, sweep_status
+from orchestrator.trackers import TrackerError
 from results.storage import is_uri
 from results.store import StoreError
 
@@ -40,7 +44,7 @@ def _summary(spec: SweepSpec) -> str:
         f"  transfer    {', '.join(f'{k} ({v})' for k, v in by_transfer.items())}",
         f"  seeds       {', '.join(map(str, spec.seeds))}",
         f"  per trial   {spec.resources.cpu:g} CPU, {gpu:g} GPU"
-        + (f", {spec.resources.memory} memory" if spec.resources.memory else "")
+        + (f", {_size(spec.resources.memory)} memory" if spec.resources.memory else "")
         + (f" -> {len(trials) * gpu:g} GPU-trials in all" if gpu else ""),
         *(_search_counts(spec, len(trials)) if spec.search else []),
         f"{len(trials)} trials",  # in search mode: those known before it (the last line: a count)
@@ -49,6 +53,11 @@ def _summary(spec: SweepSpec) -> str:
     if merged:
         lines.insert(-1, f"  run once    at sparsity 0, the dense trial stands for {merged} more")
     return "\n".join(lines)
+
+
+def _size(n: ByteSize) -> str:
+    """Bytes in the unit family they were likely written in: 64GB, 8GiB, 1.5GB."""
+    return n.human_readable(decimal=n % 1000 == 0).replace(".0", "")
 
 
 def _g(x: float) -> str:
@@ -97,11 +106,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(spec: SweepSpec, address: str | None) -> int:
+def _run(spec: SweepSpec, address: str | None, skip_broken_trackers: bool = False) -> int:
     from orchestrator.driver import run_sweep
     from orchestrator.search_driver import run_search
+    from orchestrator.trackers import start_trackers
 
-    outcome = (run_search if spec.search else run_sweep)(spec, address=address)
+    # set up before anything is written: a tracker that cannot start stops here, in one line
+    loggers = start_trackers(spec.trackers, spec.name, skip_broken_trackers)
+    run = run_search if spec.search else run_sweep
+    outcome = run(spec, address=address, loggers=loggers)
     print(
         f"{spec.name}: {outcome.total} trials, {outcome.already_done} already done, "
         f"{outcome.ran} ran, {len(outcome.failed)} failed ({outcome.wall_s:.1f} s)"
@@ -121,13 +134,33 @@ def _run(spec: SweepSpec, address: str | None) -> int:
     return 1 if outcome.failed else 0
 
 
+def _address(args: argparse.Namespace) -> str | None:
+    """--address (or RAY_ADDRESS) as Ray takes it; Ray Client (ray://) refused in one line."""
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if not (address or "").startswith("ray://"):
+        return args.address
+    # Tune's driver, its callbacks and the store reads live in this process: over Ray Client
+    # every result would cross the client's proxy, and a dropped connection ends the sweep
+    host = address.removeprefix("ray://").rsplit(":", 1)[0] or "HEAD"
+    given = "--address" if args.address else "RAY_ADDRESS"
+    target = args.spec if args.command == "submit" else args.sweep
+    raise SpecError(
+        f"{given} {address}: Ray Client (ray://) cannot drive a sweep; use --address "
+        f"{host}:6379 from a machine that reaches the head node, or run it there: ray job submit "
+        f"--address http://{host}:8265 --working-dir . -- python -m orchestrator.cli "
+        f"{args.command} {target}"
+    )
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
-    return _run(load_spec(args.spec), args.address)
+    address = _address(args)
+    return _run(load_spec(args.spec), address, args.skip_broken_trackers)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    address = _address(args)
     # checked as at submit: running trials needs the task files (and models) on this machine
-    return _run(load_spec(f"{locate(args.sweep)}/spec.yaml"), args.address)
+    return _run(load_spec(f"{locate(args.sweep)}/spec.yaml"), address, args.skip_broken_trackers)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -335,12 +368,21 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_validate)
     s = sub.add_parser("submit", help="run a sweep (local Ray unless --address or RAY_ADDRESS)")
     s.add_argument("spec")
-    s.add_argument("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
     s.set_defaults(func=cmd_submit)
     s = sub.add_parser("resume", help="run only the trials of a sweep that have no result row")
     s.add_argument("sweep", metavar="NAME|DIR")
-    s.add_argument("--address")
     s.set_defaults(func=cmd_resume)
+    for verb in (sub.choices["submit"], s):
+        verb.add_argument(
+            "--address",
+            help="Ray cluster address, e.g. head:6379 or auto (not Ray Client's ray://: "
+            "run the sweep on the cluster with ray job submit)",
+        )
+        verb.add_argument(
+            "--skip-broken-trackers",
+            action="store_true",
+            help="run without a tracker that cannot start (with a warning) instead of stopping",
+        )
     s = sub.add_parser("status", help="done / failed / pending counts and failures")
     s.add_argument("sweep", metavar="NAME|DIR")
     s.set_defaults(func=cmd_status)
@@ -373,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, StoreError) as e:
+    except (SpecError, StoreError, TrackerError) as e:
         print(f"junkdna: {e}", file=sys.stderr)
         return 2
 

@@ -213,15 +213,20 @@ REPORTED = ("trial_key", "status", "error", "skipped", "ready_s", "metric_name",
 
 
 def _run_bundle(config: dict[str, Any], bundles: list, retries: int) -> None:
-    """The Tune trainable: run one bundle's trials in turn, one Tune report per trial."""
+    """The Tune trainable: run one bundle's trials in turn, one Tune report per trial.
+
+    A bundle that Tune runs again after its worker died starts at `config["start"]`, after the
+    trials it reported (callbacks.BundleRetry): their rows need no request, compacted or not.
+    """
     from ray import tune
 
     from orchestrator.callbacks import bundle_trials
     from workers.trial import run_with_retries
 
-    for trial in bundle_trials(config, bundles):
-        out = run_with_retries(trial, retries)
-        tune.report({k: out.get(k) for k in REPORTED})
+    trials = bundle_trials(config, bundles)
+    for position in range(config.get("start", 0), len(trials)):
+        out = run_with_retries(trials[position], retries)
+        tune.report({**{k: out.get(k) for k in REPORTED}, "position": position})
 
 
 def _connect(address: str | None) -> None:
@@ -261,12 +266,21 @@ def unused_gpus_warning(spec: SweepSpec, cluster_gpus: float) -> str | None:
     )
 
 
-def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> Outcome:
-    """Run every trial of `spec` without an `ok` row."""
+def run_sweep(
+    spec: SweepSpec, address: str | None = None, quiet: bool = False, loggers: list | None = None
+) -> Outcome:
+    """Run every trial of `spec` without an `ok` row.
+
+    `loggers`: the spec's trackers as `orchestrator.trackers.start_trackers` set them up (None:
+    set up here; one that cannot start stops the sweep before anything is written).
+    """
+    from orchestrator.trackers import start_trackers
+
     start = time.perf_counter()
     trials, done = spec.expand(), done_keys(spec)
     todo = [t for t in trials if t.trial_key not in done]
     outcome = Outcome(total=len(trials), already_done=len(trials) - len(todo))
+    loggers = start_trackers(spec.trackers, spec.name) if loggers is None else loggers
     save_spec(spec)
     if not todo:
         return outcome
@@ -276,16 +290,15 @@ def run_sweep(spec: SweepSpec, address: str | None = None, quiet: bool = False) 
     pending = _start(spec, address)
     work = bundles(todo, noop=spec.noop, slots=pending)
     compactor = Compactor(f"{spec.sweep_dir}/results")
-    progress = _progress(len(trials), outcome.already_done, work, quiet, compactor)
+    progress, runs = _progress(len(trials), outcome.already_done, work, quiet, compactor, loggers)
     space = {"bundle": tune.grid_search(list(range(len(work))))}
-    _fit(spec, work, progress, pending, tune.TuneConfig(reuse_actors=True), space)
+    _fit(spec, work, progress, runs, pending, tune.TuneConfig(reuse_actors=True), space)
     compactor.finish()
     return _tally(outcome, progress, start)
 
 
-def run_searcher(
-    spec: SweepSpec, feed: Any, address: str | None, quiet: bool, compactor: Compactor
-) -> Outcome:
+def run_searcher(spec: SweepSpec, feed: Any, address: str | None, quiet: bool,
+                 compactor: Compactor, loggers: list) -> Outcome:  # fmt: skip
     """Run the trials an adaptive search hands out as it decides them (search_driver.ProbeFeed:
     `slots`, `next_bundle`, `result`, `bundle_done`, `finished`), through a Tune `Searcher`."""
     from ray import tune
@@ -293,9 +306,9 @@ def run_searcher(
     start = time.perf_counter()
     outcome = Outcome(total=0, already_done=0)
     feed.slots = _start(spec, address)
-    progress = _progress(lambda: len(feed.issued), 0, [], quiet, compactor)
+    progress, runs = _progress(lambda: len(feed.issued), 0, [], quiet, compactor, loggers)
     config = tune.TuneConfig(search_alg=_searcher(feed), num_samples=-1, reuse_actors=True)
-    _fit(spec, [], progress, feed.slots, config, {})
+    _fit(spec, [], progress, runs, feed.slots, config, {})
     return _tally(outcome, progress, start)
 
 
@@ -338,21 +351,28 @@ def _start(spec: SweepSpec, address: str | None) -> int:
     return int(os.environ.get("TUNE_MAX_PENDING_TRIALS_PG") or _pending_limit(spec, nodes))
 
 
-def _progress(total, already_done: int, work: list, quiet: bool, compactor: Compactor):
+def _progress(total, already_done: int, work: list, quiet: bool, compactor: Compactor,
+              loggers: list) -> tuple:  # fmt: skip
+    """The progress callback and the trackers' callbacks (a lost worker's trials become failed
+    runs, as their rows do)."""
     from orchestrator.callbacks import Progress
+    from orchestrator.trackers import tracker_callbacks
 
-    return Progress(total, already_done, work, quiet, compactor.row_written)
+    runs = tracker_callbacks(loggers, work)
+    on_lost = runs[0].log if runs else None
+    return Progress(total, already_done, work, quiet, compactor.row_written, on_lost), runs
 
 
-def _fit(spec: SweepSpec, work: list, progress, pending: int, tune_config, param_space) -> None:
+def _fit(spec: SweepSpec, work: list, progress, runs: list, pending: int, tune_config,
+         param_space) -> None:  # fmt: skip
     """One Tuner.fit() over `work` (bundles by index) or a searcher's bundles, `pending` at most."""
     from ray import tune
 
-    from orchestrator.trackers import tracker_callbacks
+    from orchestrator.callbacks import BundleRetry
 
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
     if spec.resources.memory:
-        resources["memory"] = _bytes(spec.resources.memory)
+        resources["memory"] = int(spec.resources.memory)
     trainable = tune.with_parameters(_run_bundle, bundles=work, retries=spec.retries)
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
@@ -361,12 +381,12 @@ def _fit(spec: SweepSpec, work: list, progress, pending: int, tune_config, param
         run_config=tune.RunConfig(
             name=datetime.now(timezone.utc).strftime("run-%Y%m%d-%H%M%S-%f"),
             storage_path=f"{spec.sweep_dir}/tune",
-            # a bundle whose worker dies (node lost, OOM kill) runs again elsewhere; its
-            # trials that already wrote a row are skipped there
+            # a bundle whose worker dies (node lost, OOM kill) runs again elsewhere, from the
+            # first trial it did not report (BundleRetry)
             failure_config=tune.FailureConfig(max_failures=spec.retries),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
-            callbacks=[progress, *tracker_callbacks(spec.trackers, spec.name, work)],
+            callbacks=[progress, BundleRetry(), *runs],
         ),
     )
     saved = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
@@ -385,11 +405,3 @@ def _tally(outcome: Outcome, progress, start: float) -> Outcome:
     outcome.ran, outcome.failed, outcome.ready_s = progress.ran, progress.errors, progress.ready_s
     outcome.wall_s = time.perf_counter() - start
     return outcome
-
-
-def _bytes(size: str) -> int:
-    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-    for unit, factor in units.items():
-        if size.upper().endswith(unit):
-            return int(float(size[: -len(unit)]) * factor)
-    return int(size)

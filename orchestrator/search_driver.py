@@ -26,6 +26,7 @@ from orchestrator.driver import Compactor, Outcome, mask_set, run_searcher, save
 from orchestrator.search import NOISE_MULTIPLE, CurveSearch, Scheduler, SearchSpace
 from orchestrator.spec import SweepSpec
 from orchestrator.spec.grid import CURVE, Curve
+from orchestrator.trackers import start_trackers
 from results.store import read_sweep
 from workers.config import TrialConfig
 
@@ -186,15 +187,19 @@ class ProbeFeed:
                     self.queue.append(trial)
 
 
-def run_search(spec: SweepSpec, address: str | None = None, quiet: bool = False) -> SearchOutcome:
-    """Run the search of `spec` to the end, or on from where a killed run left its rows."""
+def run_search(
+    spec: SweepSpec, address: str | None = None, quiet: bool = False, loggers: list | None = None
+) -> SearchOutcome:
+    """Run the search of `spec` to the end, or on from where a killed run left its rows
+    (`loggers`: as driver.run_sweep takes them, set up once for the whole search)."""
     start = time.perf_counter()
+    loggers = start_trackers(spec.trackers, spec.name) if loggers is None else loggers
     save_spec(spec)
     rows = _rows(spec)
     ok_before = {r["trial_key"] for r in rows if r["status"] == "ok"}
     feed = ProbeFeed(spec, rows)
     compactor = Compactor(f"{spec.sweep_dir}/results")
-    ran = run_searcher(spec, feed, address, quiet, compactor)
+    ran = run_searcher(spec, feed, address, quiet, compactor, loggers)
     compactor.finish()
     outcome = SearchOutcome(total=0, already_done=0, curves=len(feed.curves), ran=ran.ran,
                             failed=ran.failed, ready_s=ran.ready_s)  # fmt: skip

@@ -91,7 +91,7 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
-        _set_rng(state["rng"])
+        ckpt.restore_rng(state["rng"], device, checkpoint)
         step, epoch, loss = state["step"], state["epoch"], torch.tensor(state["loss"])
         best_value, best_epoch = state["best_value"], state["best_epoch"]
         if state["best_weights"] is not None:  # the frozen rest is the same in every epoch
@@ -136,7 +136,7 @@ def train(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(),
-                    "rng": _get_rng(),
+                    "rng": ckpt.rng_state(device),
                     "step": step,
                     "epoch": epoch,
                     "loss": loss.item(),
@@ -151,15 +151,3 @@ def train(
         model.load_state_dict(best_weights)
     model.eval()
     return TrainStats(step, loss.item(), best_epoch)
-
-
-def _get_rng() -> dict[str, object]:
-    """The global RNG states that dropout draws from (CPU, and every CUDA device)."""
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {"cpu": torch.get_rng_state(), "cuda": cuda}
-
-
-def _set_rng(rng: dict[str, object]) -> None:
-    torch.set_rng_state(rng["cpu"])
-    if rng["cuda"]:
-        torch.cuda.set_rng_state_all(rng["cuda"])

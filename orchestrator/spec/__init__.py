@@ -1,6 +1,7 @@
 """Sweep spec v1: load a YAML file into a validated SweepSpec and expand it into trials.
 
 schema.py   the keys, their defaults and allowed values (pydantic)
+loader.py   the file's bytes as data: UTF-8 YAML, bounded in depth and alias expansion
 errors.py   a validation error as one line: `file: field = value: what is allowed`
 checks.py   what the schema cannot see: tasks, files, calibration, models (offline)
 grid.py     SweepSpec.expand(): the trials
@@ -11,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from orchestrator.spec.checks import check_offline, with_fingerprints
 from orchestrator.spec.errors import SpecError, one_line
+from orchestrator.spec.loader import parse
 from orchestrator.spec.schema import (
     FileTask,
     GlueDirTask,
@@ -57,16 +58,10 @@ def load_saved_spec(path: str | Path) -> SweepSpec:
 def _read(path: str) -> dict[str, Any]:
     """The YAML mapping at `path`; SpecError with one line if it cannot be read or parsed."""
     try:
-        text = read_bytes(path).decode()
+        raw = read_bytes(path)
     except OSError as e:
         raise SpecError(f"{path}: cannot read spec: {e.strerror or e}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
+    data = parse(raw, path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a sweep spec is a mapping of keys (name, models, tasks, ...)")
     return data

@@ -65,11 +65,19 @@ def one_line(path: str, data: Any, error: ValidationError, root: type[BaseModel]
     field = _field_path((*loc, key) if key else loc)
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        return f"{path}: unknown key {field!r}; allowed: {', '.join(_keys_at(root, loc[:-1]))}"
+        return (
+            f"{path}: unknown key {_shown(field)}; allowed: {', '.join(_keys_at(root, loc[:-1]))}"
+        )
     if first["type"] == "missing":
         return f"{path}: {field} {msg}" if key else f"{path}: {field} is required"
     if first["type"] == "key_not_allowed":
         return f"{path}: {field}: {msg}"
     if first["type"] == "literal_error":
         msg = msg.replace("Input should be", "allowed:")
-    return f"{path}: {field} = {_lookup(data, loc)!r}: {msg}"
+    return f"{path}: {field} = {_shown(_lookup(data, loc))}: {msg}"
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    """A value as the user wrote it, cut to `width` characters (a long list, a deep nest)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -6,12 +6,15 @@ validators; the cross-field checks live in checks.py, expansion in grid.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
+    ByteSize,
     ConfigDict,
     Discriminator,
     Field,
@@ -233,10 +236,35 @@ class Quantization(_Strict):
         return self.transfer or [t for t in sweep if TRANSFER_MODES[t].prunes]
 
 
+def _iec_suffix(v: Any) -> Any:
+    """Kubernetes' `8Gi` as `8GiB`; pydantic's ByteSize reads 8GiB, 8GB, 8G, "8 GB", 8589934592."""
+    if isinstance(v, bool):
+        raise ValueError("is a number of bytes with a unit, e.g. 8GB or 8GiB")
+    return re.sub(r"(?i)([kmgtpe]i)\s*$", r"\1B", v) if isinstance(v, str) else v
+
+
+def _at_least_a_mebibyte(v: ByteSize) -> ByteSize:
+    if v < 2**20:  # `memory: 8` is 8 bytes: a unit forgotten, not a request
+        raise ValueError(f"is {v} bytes; write a unit, e.g. 8GB or 8GiB")
+    return v
+
+
+Memory = Annotated[ByteSize, BeforeValidator(_iec_suffix), AfterValidator(_at_least_a_mebibyte)]
+
+
+def _ray_quantity(v: float) -> float:
+    if 0 < v < 1e-4:  # Ray counts resources in units of 1/10,000
+        raise ValueError(f"{v} is below Ray's smallest share, 0.0001")
+    return v
+
+
+RayQuantity = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_ray_quantity)]
+
+
 class Resources(_Strict):
-    cpu: float = Field(1, gt=0)
-    gpu: float = Field(0, ge=0)
-    memory: str | None = None  # e.g. "8GB"; a scheduling hint for Ray
+    cpu: RayQuantity = Field(1, gt=0)
+    gpu: RayQuantity = Field(0, ge=0)
+    memory: Memory | None = None  # bytes: 8GiB, 8GB (= 8G, "8 GB"), 8589934592; a hint for Ray
 
 
 class Search(_Strict):

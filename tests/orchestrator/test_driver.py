@@ -248,3 +248,76 @@ def test_a_quantization_sweep_runs_through_tune_each_trial_once(ray_local, tmp_p
     got = rows(tmp_path / "sweeps" / "tiny")
     assert sorted((r["transfer"], r["sparsity"], r["bits"]) for r in got) == [
         ("dense", 0.0, None), ("none", 0.0, 2), ("none", 0.0, 4), ("sparse", 0.6, None)]  # fmt: skip
+
+
+def dying_bundle(bundle: int, reported: int, marker: Path, then=None):
+    """A stand-in for driver._run_bundle whose worker dies once, in bundle `bundle`, after it
+    reported `reported` trials and ran `then(config)` (pickled by value with the trainable)."""
+    from orchestrator.driver import _run_bundle
+
+    def run(config, bundles, retries):
+        if config["bundle"] == bundle and not marker.exists():
+            marker.touch()
+            _run_bundle(config, [b[:reported] for b in bundles], retries)
+            if then:
+                then(config, bundles)
+            os._exit(1)  # the worker dies as a lost node's would
+        _run_bundle(config, bundles, retries)
+
+    return run
+
+
+def test_a_bundle_retried_after_a_compaction_runs_no_trial_twice(ray_local, tmp_path, monkeypatch):
+    from orchestrator import driver
+    from results.store import compact
+
+    spec = validate_spec({"name": "retried", "storage": str(tmp_path), "models": ["minilm"],
+                          "tasks": ["builtin/polarity-easy"], "sparsities": [0.5],
+                          "transfer": ["sparse"], "seeds": [1, 2, 3, 4, 5], "noop": True,
+                          "retries": 1})  # fmt: skip
+    monkeypatch.setenv("TUNE_MAX_PENDING_TRIALS_PG", "1")  # one slot: one bundle of 5 trials
+    results = tmp_path / "retried" / "results"
+
+    def compacted(config, bundles):  # mid-sweep, between the worker's 3rd report and its death
+        compact(bundles[config["bundle"]][0]["results_dir"])
+
+    monkeypatch.setattr(driver, "_run_bundle", dying_bundle(0, 3, tmp_path / "died", compacted))
+    outcome = run_sweep(spec, quiet=True)
+    (bundle,) = bundles(spec.expand(), noop=True, slots=1)
+    first = [TrialConfig.from_dict(c).trial_key for c in bundle[:3]]
+    assert (tmp_path / "died").exists()  # the worker did die, after a compaction
+    assert [p.name[:10] for p in results.glob("compacted-*")] == ["compacted-"]
+    # the retry ran the two trials the dead worker had not reported, and no other
+    assert (outcome.ran, outcome.total, outcome.failed) == (5, 5, {})
+    assert not [k for k in first if (results / f"{k}.parquet").exists()]  # none wrote again
+    assert len(list(results.glob("*.parquet"))) == 1 + 2
+    table = read_sweep(str(results)).table
+    assert table.num_rows == 5 and set(table["status"].to_pylist()) == {"ok"}
+
+
+def test_ray_client_addresses_are_refused_in_one_line_before_anything_starts(
+    tmp_path, capsys, monkeypatch
+):
+    from orchestrator import driver
+
+    monkeypatch.setattr(driver, "_connect", lambda address: pytest.fail("Ray was started"))
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(spec_text("minilm", tmp_path / "sweeps"))
+    assert main(["submit", str(spec), "--address", "ray://head.example:10001"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "junkdna: --address ray://head.example:10001: Ray Client (ray://) cannot drive a sweep; "
+        "use --address head.example:6379 from a machine that reaches the head node, or run it "
+        "there: ray job submit --address http://head.example:8265 --working-dir . -- "
+        f"python -m orchestrator.cli submit {spec}"
+    )
+    monkeypatch.setenv("RAY_ADDRESS", "ray://10.0.0.5:10001")
+    assert main(["resume", str(tmp_path / "sweeps" / "tiny")]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith(
+            "junkdna: RAY_ADDRESS ray://10.0.0.5:10001: Ray Client (ray://) cannot drive a sweep; "
+            "use --address 10.0.0.5:6379"
+        )
+    )
+    assert not (tmp_path / "sweeps").exists()

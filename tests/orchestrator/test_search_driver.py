@@ -52,7 +52,7 @@ class FakeDriver:
         self.slots = slots
         self.rng = random.Random(seed)
 
-    def __call__(self, spec, feed, address=None, quiet=False, compactor=None):
+    def __call__(self, spec, feed, address=None, quiet=False, compactor=None, loggers=None):
         feed.slots = self.slots
         running: list[tuple[str, list]] = []
         ran = 0

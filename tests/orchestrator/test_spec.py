@@ -38,6 +38,8 @@ BAD = {
     "missing data file": ("name: t\nmodels: [m]\ntasks: [{name: r, train: nope.tsv, eval: nope.tsv, "
                           "text: s}]\n", "tasks[0].train = 'nope.tsv': no such file"),
     "not a mapping": ("- a\n- b\n", "a sweep spec is a mapping"),
+    "infinite cpu": (BASE + "resources: {cpu: .inf}\n", "resources.cpu = inf: Input should be a finite number"),
+    "cpu below ray's share": (BASE + "resources: {cpu: 0.00001}\n", "resources.cpu = 1e-05: 1e-05 is below Ray's smallest share, 0.0001"),
     "unknown tracker": (BASE + "trackers: [mlflow, tensorbored]\n", "trackers[1] = 'tensorbored': allowed: 'mlflow', 'wandb' or 'tensorboard'"),
 }  # fmt: skip
 
@@ -237,3 +239,51 @@ def test_the_pruning_vs_quantization_example_runs_each_trial_once():
     quantized = [t for t in trials if t.bits is not None]
     assert len(quantized) == 2 * 2 * 4 and {t.transfer for t in quantized} == {"lora"}
     assert len(trials) == 2 * 2 * (1 + 3 + 4) and len(spec.equivalents()) == 4
+
+
+@pytest.mark.parametrize(
+    "written, expected",
+    [("8GiB", 8 * 2**30), ("8G", 8 * 10**9), ("8GB", 8 * 10**9), ("8 GB", 8 * 10**9),
+     ("8589934592", 8 * 2**30), (8589934592, 8 * 2**30), ("8gib", 8 * 2**30), ("1.5GB", 1_500_000_000),
+     ("16Gi", 16 * 2**30), ("512MiB", 2**29)],
+)  # fmt: skip
+def test_memory_is_read_in_every_unit_people_write_and_reaches_ray_as_bytes(written, expected):
+    spec = validate_spec({"name": "m", "models": ["minilm"], "tasks": ["builtin/polarity-easy"],
+                          "resources": {"memory": written}})  # fmt: skip
+    assert spec.resources.memory == expected
+    # the saved spec holds bytes, and reads back the same
+    saved = spec.model_dump(mode="json")["resources"]["memory"]
+    assert (
+        saved == expected
+        and validate_spec(spec.model_dump(mode="json")).resources == spec.resources
+    )
+
+
+@pytest.mark.parametrize(
+    "written, expected",
+    [("8 parsecs", "resources.memory = '8 parsecs': could not interpret byte unit: parsecs"),
+     ("-1GB", "resources.memory = '-1GB': could not parse value and unit from byte string"),
+     ("lots", "resources.memory = 'lots': could not parse value and unit from byte string"),
+     ("8", "resources.memory = 8: is 8 bytes; write a unit, e.g. 8GB or 8GiB"),
+     ("true", "resources.memory = True: is a number of bytes with a unit, e.g. 8GB or 8GiB")],
+)  # fmt: skip
+def test_bad_memory_is_one_line_exit_2_before_anything_is_written(
+    written, expected, tmp_path, capsys
+):
+    storage = tmp_path / "store"
+    path = tmp_path / "sweep.yaml"
+    path.write_text(BASE.replace("{storage}", str(storage)) + f"resources: {{memory: {written}}}\n")
+    for verb in ("validate", "submit"):
+        assert main([verb, str(path)]) == 2
+        assert capsys.readouterr().err.strip() == f"junkdna: {path}: {expected}"
+    assert not storage.exists()
+
+
+def test_validate_prints_memory_in_the_unit_family_it_was_written_in(tmp_path, capsys):
+    for written, shown in (("64GB", "64GB"), ("8GiB", "8GiB"), ("1.5GB", "1.5GB")):
+        path = tmp_path / "sweep.yaml"
+        path.write_text(
+            BASE.replace("{storage}", str(tmp_path)) + f"resources: {{memory: {written}}}\n"
+        )
+        assert main(["validate", str(path)]) == 0
+        assert f"1 CPU, 0 GPU, {shown} memory" in capsys.readouterr().out

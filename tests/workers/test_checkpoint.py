@@ -116,3 +116,72 @@ def test_a_checkpoint_is_saved_loaded_replaced_and_deleted_on_s3(request):
     checkpoint.delete(where)
     checkpoint.delete(where)  # deleting what is gone is no error
     assert checkpoint.load(where) is None
+
+
+def killed_after_epoch_1(where: str, monkeypatch):
+    """A run killed after its first checkpoint; (its uninterrupted reference, the saved state)."""
+    model, data = model_and_data()
+    reference = train(model, data, CFG, seed=5)
+    with monkeypatch.context() as patch:
+        saves(patch, kill_after=1)
+        killed, data = model_and_data()
+        with pytest.raises(Killed):
+            train(killed, data, CFG, seed=5, checkpoint=where)
+    return reference, checkpoint.load(where)
+
+
+def rewrite(where: str, state: dict, location: str | None = None) -> None:
+    """Save `state` again, its tensors tagged with `location` (e.g. cuda:3) as a GPU's would be."""
+    import torch.serialization
+
+    with pytest.MonkeyPatch.context() as patch:
+        if location:
+            patch.setattr(torch.serialization, "location_tag", lambda storage: location)
+        checkpoint.save(where, state)
+
+
+def test_a_checkpoint_from_a_node_with_4_gpus_resumes_on_one_with_none(tmp_path, monkeypatch):
+    where = str(tmp_path / "k.pt")
+    reference, state = killed_after_epoch_1(where, monkeypatch)
+    assert state["rng"]["device"] == "cpu" and state["rng"]["cuda"] is None
+    # as written before the device was recorded, on a node showing 4 GPUs: every GPU's RNG
+    state["rng"] = {"cpu": state["rng"]["cpu"], "cuda": [torch.zeros(16, dtype=torch.uint8)] * 4}
+    rewrite(where, state, location="cuda:3")
+    with pytest.raises(RuntimeError, match="CUDA"):  # what torch.load alone does with it here
+        torch.load(where, weights_only=True)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", None)  # never called: not the trial's
+    resumed, data = model_and_data()
+    assert train(resumed, data, CFG, seed=5, checkpoint=where) == reference
+
+
+def test_a_checkpoint_keeps_and_restores_only_the_trials_own_gpu_rng(monkeypatch):
+    own, other = torch.full((16,), 7, dtype=torch.uint8), torch.zeros(16, dtype=torch.uint8)
+    set_on = []
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, device: set_on.append((s, device)))
+    cuda = torch.device("cuda")  # the trial's GPU, whatever the node's count (Ray: cuda:0)
+    cpu = torch.get_rng_state()
+    checkpoint.restore_rng({"cpu": cpu, "device": "cuda", "gpus": 4, "cuda": own}, cuda, "k.pt")
+    checkpoint.restore_rng({"cpu": cpu, "cuda": [own, other, other]}, cuda, "old.pt")  # before
+    assert [(torch.equal(s, own), d) for s, d in set_on] == [(True, cuda), (True, cuda)]
+
+
+def test_a_checkpoint_saved_training_on_a_gpu_is_refused_on_the_cpu_in_one_line(
+    tmp_path, monkeypatch
+):
+    where = str(tmp_path / "k.pt")
+    _, state = killed_after_epoch_1(where, monkeypatch)
+    state["rng"] = {
+        **state["rng"],
+        "device": "cuda",
+        "gpus": 4,
+        "cuda": torch.zeros(16, dtype=torch.uint8),
+    }
+    rewrite(where, state, location="cuda:0")
+    resumed, data = model_and_data()
+    with pytest.raises(checkpoint.CheckpointError) as refused:
+        train(resumed, data, CFG, seed=5, checkpoint=where)
+    assert str(refused.value) == (
+        f"checkpoint {where} was saved training on cuda (4 GPUs visible) and this attempt trains "
+        "on cpu: one trial's epochs would come from two kinds of device; give the trial the "
+        "resources.gpu it had, or delete the checkpoint to train it from the start"
+    )
