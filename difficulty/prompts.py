@@ -4,7 +4,9 @@ A question whose answer is generated (QA, free-form multiple choice) is asked in
 `TEMPLATES`, which a spec picks with `train.prompt`:
 - `paper` (the default): the Junk DNA paper's own script. Closed book "Answer these
   questions:\\n\\nQ: ...\\nA:", open book "Based on these texts, answer these questions:\\n\\n
-  <evidence>\\n\\nQ: ...\\nA:"; the answer is the first line of the greedy continuation.
+  <evidence>\\n\\nQ: ...\\nA:"; the answer is the first non-blank line of the greedy continuation
+  (which may not end before its first token: an instruction-tuned model, asked without its chat
+  template, often ends the turn at once).
 - `lm-eval`: lm-evaluation-harness's TriviaQA format, "Question: ...\\nAnswer:", the answer cut
   at the first newline, period or comma.
 Demonstrations (the `shots` axis) are solved questions in the same format before the question,
@@ -46,7 +48,7 @@ class Template:
     open_book: str  # the instruction when the question has evidence
     question: str  # the question's format, with {question}
     stop: tuple[str, ...]  # the answer is the continuation up to the first of these
-    skip_blank: bool  # ... after its leading blanks (newlines) are skipped
+    skip_blank: bool  # ... after its leading blanks (newlines); it cannot end before it starts
 
 
 TEMPLATES = {

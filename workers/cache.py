@@ -209,16 +209,16 @@ def _compute_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, so
 def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]:
     """The trial's masks: from this process, else the sweep's mask store, else computed (once).
 
-    A method that is not `cacheable` (sparsegpt) is computed every time: it also rewrites the
-    kept weights, which its masks alone do not reproduce.
+    A method that is not `cacheable` (sparsegpt) also rewrites the kept weights, which its masks
+    alone do not reproduce: its last set is kept in this process with the weights it wrote
+    (trials are ordered by mask set, so the levels and seeds that share a set follow each other
+    on a worker) and written back on the next trial of that set; any other set is computed.
     """
     options = dict(trial.pruning_options)
     source = options.pop("calibration", None)  # wanda, sparsegpt: {dataset|file, n, length}
     method = METHODS[trial.method]
     if method.seeded:  # the random control draws a new mask per seed
         options["seed"] = trial.seed
-    if not method.cacheable:  # sparsegpt rewrites the kept weights too: never from a cache
-        return _compute_masks(model, trial, options, source)
     # the pretrained body decides the masks; the task head (re-initialised per seed) does not
     body = getattr(model, BODY_FINGERPRINT, None) or model_fingerprint(model.base_model)
     calibration_id = source_id(source) if source else None
@@ -227,6 +227,8 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     if method.seeded and weights is not None and weights.device.type != "cpu":
         identity = {**identity, "generator": weights.device.type}  # CUDA draws other masks
     key = mask_cache_key(body, trial.method, trial.sparsity, trial.scope, identity, calibration_id)
+    if not method.cacheable:
+        return _rewriting_masks(model, trial, options, source, key)
     if key in _masks:
         MASK_SOURCES["memory"] += 1
         _masks.move_to_end(key)
@@ -242,4 +244,28 @@ def masks(model: PreTrainedModel, trial: TrialConfig) -> dict[str, torch.Tensor]
     _masks[key] = {name: mask.cpu() for name, mask in found.items()}  # GPU memory is the model's
     while len(_masks) > MASKS_IN_MEMORY:
         _masks.popitem(last=False)
+    return found
+
+
+# the last set of a method that rewrites the weights it keeps: key -> (masks, rewritten weights),
+# on the host (a 7B model's pruned matrices: ~13 GB in bf16, instead of minutes of SparseGPT)
+_rewritten: dict[str, tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]] = {}
+
+
+def _rewriting_masks(model: PreTrainedModel, trial: TrialConfig, options: dict, source,
+                     key: str) -> dict[str, torch.Tensor]:  # fmt: skip
+    """SparseGPT's masks and its rewritten weights: the last set from memory, else computed."""
+    if key in _rewritten:
+        MASK_SOURCES["memory"] += 1
+        found, written = _rewritten[key]
+        with torch.no_grad():
+            for name, value in written.items():
+                model.get_parameter(name).copy_(value)
+        device = next(model.parameters()).device
+        return {name: mask.to(device) for name, mask in found.items()}
+    MASK_SOURCES["computed"] += 1
+    _rewritten.clear()  # before computing: one set's weights in host memory at a time
+    found = _compute_masks(model, trial, options, source)
+    written = {name: model.get_parameter(name).detach().to("cpu", copy=True) for name in found}
+    _rewritten[key] = ({name: mask.cpu() for name, mask in found.items()}, written)
     return found

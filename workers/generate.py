@@ -60,10 +60,14 @@ def answers(
     def ended(start: int) -> StoppingCriteriaList:
         return StoppingCriteriaList([AnswerEnded(tokenizer, start, stop, skip_blank)])
 
+    # skip_blank: the answer is the first non-blank line, and the model may not end before it
+    # (an instruction-tuned model ends the turn it was not given at once: SmolLM2's <|im_end|>)
+    first = {"min_new_tokens": 1} if skip_blank else {}
     for indices, batch, ids in _generated(model, tokenizer, prompts, batch_size, limit, budget,
                                           stopping=ended if stop else None, num_beams=1,
                                           max_new_tokens=max_new_tokens,
-                                          pad_token_id=tokenizer.pad_token_id):  # fmt: skip
+                                          pad_token_id=tokenizer.pad_token_id,
+                                          **first):  # fmt: skip
         new = ids[:, batch["input_ids"].shape[1] :]
         for i, text in zip(indices, tokenizer.batch_decode(new, skip_special_tokens=True)):
             out[i] = cut(text, stop, skip_blank)

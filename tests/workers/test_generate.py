@@ -146,3 +146,22 @@ def test_an_out_of_memory_retry_does_not_tokenize_the_prompts_again(lm, monkeypa
     assert budget == 2048 and len(calls) == 1  # one tokenization for both attempts
     monkeypatch.setattr(model, "generate", generate)
     assert got == answers(model, tok, PROMPTS, 1, 6, 128, stop=())
+
+
+def test_the_papers_answer_cannot_end_before_it_starts(lm):
+    """skip_blank (the paper's first non-blank line): end-of-sequence is barred as the first token."""
+    model, tok = lm
+    seen = []
+    generate = model.generate
+
+    def spy(**kwargs):
+        seen.append(kwargs.get("min_new_tokens"))
+        return generate(**kwargs)
+
+    model.generate = spy
+    try:
+        for skip_blank in (True, False):
+            answers(model, tok, PROMPTS[:1], 1, 4, 128, stop=("\n",), skip_blank=skip_blank)
+    finally:
+        del model.generate
+    assert seen == [1, None]

@@ -39,14 +39,21 @@ def test_sparsegpt_rewrites_the_weights_of_every_trial(tiny_gpt2_lm, tmp_path):
         k: v.clone() for k, v in cache.language_model(tiny_gpt2_lm, "qa").state_dict().items()
     }
     rewritten = []
-    for _ in range(2):  # the second trial finds the masks cached, and must still reconstruct
+    before = dict(cache.MASK_SOURCES)
+    # the second trial of the set (another level or seed) gets the same rewritten weights from
+    # memory; after another set, the first is computed again: both equal the first computation
+    other = dataclasses.replace(config, sparsity=0.3)
+    for t in (config, config, other, config):
         model = cache.language_model(tiny_gpt2_lm, "qa")
-        masks = cache.masks(model, config)
+        masks = cache.masks(model, t)
         name = next(iter(masks))
         rewritten.append(model.state_dict()[name].clone())
     kept = masks[name]
     assert not torch.equal(rewritten[0][kept], pretrained[name][kept])  # kept weights moved
-    assert torch.equal(rewritten[0], rewritten[1])
+    assert torch.equal(rewritten[0], rewritten[1]) and torch.equal(rewritten[0], rewritten[3])
+    assert not torch.equal(rewritten[0], rewritten[2])
+    assert cache.MASK_SOURCES["computed"] - before.get("computed", 0) == 3
+    assert cache.MASK_SOURCES["memory"] - before.get("memory", 0) == 1
 
 
 def test_generation_options_enter_the_key_only_when_set(tiny_gpt2_lm, tmp_path):
