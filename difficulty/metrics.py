@@ -39,6 +39,10 @@ class Metric:
     chance: Callable[[Any, Any], float] | None  # the value of a uniform guess; None: undefined
     applies: Callable[[Any, Any], bool] = _always  # e.g. f1 only for two classes
     primary: bool = False  # the row's metric for this output when no task names one (prompts)
+    # the entry of a row's `metrics` that holds this metric's chance level on the evaluated data
+    # (a classifier's accuracy: the majority share; multiple choice: mean 1/options); None: the
+    # analysis knows a chance level only where `chance` is 0 or undefined (then 0)
+    recorded_chance: str | None = None
 
     def __post_init__(self) -> None:
         if self.output not in OUTPUTS:
@@ -141,6 +145,7 @@ register_metric(
         higher_is_better=True,
         chance=lambda logits, labels: 1 / logits.shape[1],
         applies=_classes,
+        recorded_chance="majority",
     )
 )
 register_metric(
@@ -296,6 +301,7 @@ register_metric(
         compute=lambda scores, references: float(_raw(scores, references)),
         higher_is_better=True,
         chance=choice_chance,
+        recorded_chance="chance",
     )
 )
 register_metric(
@@ -305,6 +311,7 @@ register_metric(
         compute=lambda scores, references: float(_norm(scores, references)),
         higher_is_better=True,
         chance=choice_chance,
+        recorded_chance="chance",
     )
 )
 register_metric(

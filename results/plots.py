@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # the object API draws with Agg and leaves pyplot alone
 
-from results.reference import LEVELS, REFERENCE, collapse, dense_levels, drops, level_group, seed_ci
+from results.analysis import Analysis
+from results.reference import LEVELS, REFERENCE, seed_ci
 from results.tables import level_text
 
 LINE = ["difficulty_axis", "task", "difficulty_level"]
@@ -75,7 +76,7 @@ def _draw(curves: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
     fig.savefig(path)
 
 
-def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -> list[Path]:
+def plot_curves(a: Analysis, out_dir: Path, max_plots: int | None = None) -> list[Path]:
     """Write the PNGs into out_dir; return their paths.
 
     One figure per (model, axis, task, method, transfer): models × tasks (1 for an axis
@@ -89,7 +90,7 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pruned = drops(df).assign(group=lambda f: level_group(f))
+    pruned = a.drops
     figure_key = LEVELS if len(pruned[LEVELS].drop_duplicates()) <= MAX_FIGURES else GROUPED
     figures = pruned[figure_key].drop_duplicates().sort_values(figure_key).head(max_plots)
     pruned = pruned.merge(figures, on=figure_key)
@@ -99,9 +100,9 @@ def plot_curves(df: pd.DataFrame, out_dir: Path, max_plots: int | None = None) -
         ignore_index=True,
     )
     level = REFERENCE[:4]
-    levels = dense_levels(df)[level + ["mean", "difficulty", "hardness", "at_chance"]]
+    levels = a.levels[level + ["mean", "difficulty", "hardness", "at_chance"]]
     curves = curves.merge(levels.rename(columns={"mean": "dense_mean"}), on=level, how="left")
-    curves = curves.merge(collapse(df), on=level + ["method", "scope", "transfer"], how="left")
+    curves = curves.merge(a.collapse, on=level + ["method", "scope", "transfer"], how="left")
     curves["at_chance"] = curves["at_chance"].eq(True)
     paths = []
     for key, figure in curves.groupby(figure_key, dropna=False, sort=True):

@@ -19,7 +19,7 @@ from orchestrator.spec.schema import GlueDirTask, Quantization, SweepSpec, Task,
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
-from workers.transfer_modes import TRANSFER_MODES
+from results.transfer_modes import TRANSFER_MODES
 
 PACKAGED_MODELS = {"minilm"}
 CALIBRATION_KEYS = ("dataset", "file", "n", "length", "data_files", "split", "text")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from difficulty.axes import axis_levels
+from results.transfer_modes import TRANSFER_MODES
 from workers.config import DENSE_METHOD, TrainConfig, TrialConfig
-from workers.transfer_modes import TRANSFER_MODES
 
 Prunings = list[tuple[str, str, dict[str, Any], list[float]]]
 """Each pruning of a sweep: method, scope, options as written, the sparsities it runs at."""

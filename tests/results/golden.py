@@ -18,6 +18,7 @@ import pandas as pd
 
 from results import breaking_points as bp
 from results import compression
+from results.analysis import analyze
 from results.monotonicity import GRID
 from results.report import verdicts, write_report
 from results.tables import format_pivot, pivot
@@ -141,15 +142,17 @@ def render() -> dict[str, str]:
             ok = pruning[pruning["status"] == "ok"]
             expected = ok[GRID] if name == "report" else None
             plots = None if name in DRAWN else 0  # plots take seconds; their names are text
-            report = write_report(pruning, Path(tmp), expected=expected, max_plots=plots)
+            analysis = analyze(pruning)
+            report = write_report(analysis, Path(tmp), expected=expected, max_plots=plots)
             out[f"{name}.report.md"] = report.read_text()
-        out[f"{name}.verdicts.txt"] = "\n".join(verdicts(pruning)) + "\n"
-        out[f"{name}.table.txt"] = format_pivot(pivot(pruning)) + "\n"
+        out[f"{name}.verdicts.txt"] = "\n".join(verdicts(analysis)) + "\n"
+        out[f"{name}.table.txt"] = format_pivot(pivot(analysis.levels, analysis.drops)) + "\n"
         if compression.quantized(rows).any():
             out[f"{name}.compression.md"] = compression.section(rows) + "\n"
     for name, points in _breaking_points().items():
-        out[f"bp-{name}.section.md"] = bp.section(points)
-        out[f"bp-{name}.lines.txt"] = "\n".join(bp.lines(points)) + "\n"
+        order = analyze(pd.DataFrame(), brackets=points).bracket_order
+        out[f"bp-{name}.section.md"] = bp.section(points, order)
+        out[f"bp-{name}.lines.txt"] = "\n".join(bp.lines(points, order)) + "\n"
     return out
 
 
