@@ -43,12 +43,15 @@ class Metric:
     # (a classifier's accuracy: the majority share; multiple choice: mean 1/options); None: the
     # analysis knows a chance level only where `chance` is 0 or undefined (then 0)
     recorded_chance: str | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)  # the values it can take; plots stay inside them
 
     def __post_init__(self) -> None:
         if self.output not in OUTPUTS:
             raise ValueError(
                 f"metric {self.name}: output {self.output!r}; allowed: {', '.join(OUTPUTS)}"
             )
+        if not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"metric {self.name}: bounds {self.bounds} are not (low, high)")
 
 
 METRICS: dict[str, dict[str, Metric]] = {output: {} for output in OUTPUTS}
@@ -166,6 +169,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_classes,
+        bounds=(-1.0, 1.0),
     )
 )
 register_metric(
@@ -186,6 +190,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_regression,
+        bounds=(-1.0, 1.0),
     )
 )
 register_metric(
@@ -196,6 +201,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_regression,
+        bounds=(-1.0, 1.0),
     )
 )
 
@@ -330,6 +336,7 @@ register_metric(
         compute=_above_chance(_raw),
         higher_is_better=True,
         chance=zero_chance,
+        bounds=(-1.0, 1.0),  # below chance: down to -1/(k - 1)
     )
 )
 register_metric(
@@ -340,6 +347,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         primary=True,
+        bounds=(-1.0, 1.0),  # below chance: down to -1/(k - 1)
     )
 )
 
@@ -369,8 +377,16 @@ register_metric(
         higher_is_better=True,
         chance=None,
         primary=True,
+        bounds=(0.0, 100.0),
     )
 )
 register_metric(
-    Metric(name="chrf", output="translate", compute=chrf, higher_is_better=True, chance=None)
+    Metric(
+        name="chrf",
+        output="translate",
+        compute=chrf,
+        higher_is_better=True,
+        chance=None,
+        bounds=(0.0, 100.0),
+    )
 )

@@ -142,6 +142,15 @@ def better(df: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(_per_row(df, _higher_is_better), 1.0, -1.0), index=df.index)
 
 
+def bounds(metric_name: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Per row: the lowest and highest value its metric can take (Metric.bounds; the widest of
+    the metrics of that name; unbounded for a name no metric has)."""
+    registered = [m for by_name in METRICS.values() for m in by_name.values()]
+    low = {m.name: min(r.bounds[0] for r in registered if r.name == m.name) for m in registered}
+    high = {m.name: max(r.bounds[1] for r in registered if r.name == m.name) for m in registered}
+    return metric_name.map(low).fillna(-np.inf), metric_name.map(high).fillna(np.inf)
+
+
 def dense_levels(ok: pd.DataFrame, reference: pd.DataFrame, confidence=0.95) -> pd.DataFrame:
     """Per model, task, axis and level: the dense metric over seeds (mean, n, t CI), its chance
     level, `at_chance`, the computed `difficulty` value and `hardness` (larger is harder).
