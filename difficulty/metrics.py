@@ -96,6 +96,11 @@ def zero_chance(predictions: Any, references: Any) -> float:
     return 0.0
 
 
+def uniform_chance(logits: np.ndarray, labels: np.ndarray) -> float:
+    """1 / classes (a uniform guess; the analysis reads the majority share instead)."""
+    return 1 / logits.shape[1]
+
+
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     """The fraction of examples whose highest logit is their label."""
     return float((logits.argmax(1) == labels).mean())
@@ -116,6 +121,7 @@ def binary_f1(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _f1_chance(logits: np.ndarray, labels: np.ndarray) -> float:
+    """F1 of a fair coin: p / (p + 1/2) for a positive rate p."""
     # a fair coin: precision is the positive rate p, recall 1/2, so F1 = p / (p + 1/2)
     positive = float(np.mean(labels == 1))
     return positive / (positive + 0.5)
@@ -146,7 +152,7 @@ register_metric(
         output="classify",
         compute=accuracy,
         higher_is_better=True,
-        chance=lambda logits, labels: 1 / logits.shape[1],
+        chance=uniform_chance,
         applies=_classes,
         recorded_chance="majority",
     )
