@@ -78,3 +78,29 @@ def test_only_the_analysis_calls_the_builders():
             continue
         again = _called(path) & builders
         assert not again, f"results/{path.name} computes {sorted(again)} again: read an Analysis"
+
+
+@pytest.fixture
+def toy_loss():
+    """A metric where smaller is better, with its chance level recorded beside it."""
+    from difficulty.metrics import METRICS, Metric, register_metric
+
+    for name, better in (("toy_loss", False), ("toy_chance", False)):
+        register_metric(Metric(name=name, output="classify", compute=lambda p, r: 0.0,
+                               higher_is_better=better, chance=lambda p, r: 0.69,
+                               recorded_chance="toy_chance", bounds=(0.0, 10.0)))  # fmt: skip
+    yield
+    for name in ("toy_loss", "toy_chance"):
+        del METRICS["classify"][name]
+
+
+def test_a_metric_where_smaller_is_better_drops_upwards_and_collapses_above_chance(toy_loss):
+    from tests.results.test_monotonicity import curve, table
+
+    rows = curve({0.5: 0.5, 0.9: 0.8}, dense=0.2, metric_name="toy_loss", noise=0.01)
+    rows = [r | {"metrics": '{"toy_loss": 0, "toy_chance": 0.69}'} for r in rows]
+    a = analyze(table(rows))
+    drops = a.drops.groupby("sparsity")["drop"].mean()
+    assert drops.to_dict() == pytest.approx({0.5: 0.3, 0.9: 0.6})  # a loss that grows is a drop
+    assert not a.levels["at_chance"].any() and a.levels["chance"].tolist() == [0.69]
+    assert a.collapse["collapsed_at"].tolist() == [0.9]  # past chance, from below
