@@ -148,7 +148,8 @@ def bounds(metric_name: pd.Series) -> tuple[pd.Series, pd.Series]:
     registered = [m for by_name in METRICS.values() for m in by_name.values()]
     low = {m.name: min(r.bounds[0] for r in registered if r.name == m.name) for m in registered}
     high = {m.name: max(r.bounds[1] for r in registered if r.name == m.name) for m in registered}
-    return metric_name.map(low).fillna(-np.inf), metric_name.map(high).fillna(np.inf)
+    low, high = metric_name.map(low).astype(float), metric_name.map(high).astype(float)
+    return low.fillna(-np.inf), high.fillna(np.inf)
 
 
 def dense_levels(ok: pd.DataFrame, reference: pd.DataFrame, confidence=0.95) -> pd.DataFrame:
