@@ -65,8 +65,11 @@ class Analysis:
 
     @cached_property
     def families(self) -> pd.DataFrame:
-        """Per pruned curve: rank correlations with sparsity, isotonic fit, verdict."""
-        return mono.monotonicity(self.drops, self.collapse, self.levels)
+        """Per pruned curve: rank correlations with sparsity, isotonic fit, verdict, and its
+        level's difficulty and hardness; easiest level first within each model and axis."""
+        return with_difficulty(
+            mono.monotonicity(self.drops, self.collapse, self.levels), self.levels
+        )
 
     @cached_property
     def compared(self) -> pd.DataFrame:
@@ -107,6 +110,15 @@ class Analysis:
     def bracket_order(self) -> pd.DataFrame:
         """Per set of levels and drop: are the breaking points ordered by hardness?"""
         return bp.difficulty_order(self.brackets) if len(self.brackets) else pd.DataFrame()
+
+
+def with_difficulty(frame: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """A frame of levels' rows with each level's difficulty and hardness, easiest first."""
+    if frame.empty:
+        return frame.assign(difficulty=float("nan"), hardness=float("nan"))
+    level = ref.REFERENCE[:4]
+    frame = frame.merge(levels[level + ["difficulty", "hardness"]], on=level, how="left")
+    return frame.sort_values(["model", "difficulty_axis", "hardness", "task"], kind="stable")
 
 
 def analyze(rows: pd.DataFrame, brackets: pd.DataFrame | None = None) -> Analysis:

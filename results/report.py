@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from difficulty.axes import AXES
 from results import monotonicity as mono
 from results import reference as ref
-from results.analysis import Analysis
+from results.analysis import Analysis, with_difficulty
 from results.plots import plot_curves
 from results.tables import format_pivot, level_text, markdown, number, pivot
 
@@ -55,18 +54,9 @@ def _order_lines(order: pd.DataFrame) -> list[str]:
     return [f"- **{_name(r, ref.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
 
 
-def _with_difficulty(frame: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
-    """Each family's computed difficulty value, families ordered easiest level first."""
-    if frame.empty:
-        return frame.assign(difficulty=np.nan, hardness=np.nan)
-    levels = levels[ref.REFERENCE[:4] + ["difficulty", "hardness"]]
-    frame = frame.merge(levels, on=ref.REFERENCE[:4], how="left")
-    return frame.sort_values(["model", "difficulty_axis", "hardness", "task"], kind="stable")
-
-
 def verdicts(a: Analysis) -> list[str]:
     """The report's verdict sentences: monotonicity per family, then harder vs easier levels."""
-    return _family_lines(_with_difficulty(a.families, a.levels)) + _order_lines(a.summary)
+    return _family_lines(a.families) + _order_lines(a.summary)
 
 
 def _levels_table(levels: pd.DataFrame) -> str:
@@ -116,7 +106,7 @@ def _ci_table(ci: pd.DataFrame, levels: pd.DataFrame, digits: int = 3) -> str:
     )
     wide = ci.set_index(ref.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
-    wide = _with_difficulty(wide.reset_index(), levels)
+    wide = with_difficulty(wide.reset_index(), levels)
     shown = [
         level_text(*v)
         for v in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
@@ -149,7 +139,7 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df, ok, levels = a.rows, a.ok, a.levels
-    stats = _with_difficulty(a.families, levels)
+    stats = a.families
     falling = int(stats["verdict"].str.startswith(mono.FALLS).sum())
     plots = plot_curves(a, out_dir, max_plots) if max_plots != 0 else []
 
