@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from difficulty.human_gap import normalized_gap
 from difficulty.prompts import PromptSettings
 from difficulty.sources import get_task
 from difficulty.tasks import CLASSIFICATION, KINDS, LM_EVAL, TaskDef, TaskError
@@ -45,6 +46,14 @@ def _no_prompt(level: float) -> PromptSettings:
     return PromptSettings()
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A difficulty the analysis computes from a level and the level's dense metric."""
+
+    value: Callable[[Any, Any], Any]  # (levels, dense metrics) -> difficulty; Series or floats
+    text: Callable[[float, float], str]  # (level, difficulty) -> how tables and legends show it
+
+
 @dataclass(frozen=True, kw_only=True)
 class Axis:
     """A difficulty axis: its levels, which end is hard, what a level does to a task, its label."""
@@ -61,6 +70,9 @@ class Axis:
     task_levels: Callable[[TaskDef], list[float]] | None = None  # levels set by the task itself
     kinds: tuple[str, ...] = (CLASSIFICATION,)  # the task kinds it applies to
     prompt: Callable[[float], PromptSettings] = _no_prompt  # evaluation-only tasks: the prompt
+    # the analysis: a level turned into the difficulty it orders and shows, from the level and
+    # its dense metric (human_gap: the gap), and that value's text; None: the level itself
+    measured: Measured | None = None
 
     def __post_init__(self) -> None:
         if self.harder_when not in DIRECTIONS:
@@ -144,6 +156,10 @@ def _truncate(level: float, max_length: int) -> int:
     return int(level)
 
 
+def _gap_text(human: float, gap: float) -> str:
+    return f"gap {'–' if math.isnan(gap) else f'{gap:.3f}'}, human {human:g}"
+
+
 def _human_baseline(task: TaskDef, levels: list[float]) -> None:
     if task.human_baseline is None:
         raise TaskError(
@@ -220,12 +236,13 @@ register_axis(
         name="human_gap",
         allowed="no levels (write human_gap: []): each task's level is its human baseline",
         valid=lambda v: False,
-        harder_when="higher",  # the analysis turns the level into the gap (human - dense) / human
+        harder_when="higher",  # of the gap (human - dense) / human, which the analysis orders
         label="human baseline",
         cross_task=True,
         check=_human_baseline,
         task_levels=lambda task: [task.human_baseline],
         kinds=(CLASSIFICATION, LM_EVAL),
+        measured=Measured(value=normalized_gap, text=_gap_text),
     )
 )
 register_axis(

@@ -4,8 +4,8 @@ A task's human baseline is a constant of the task (for GLUE: Nangia & Bowman 201
 `data/glue_human_baselines.csv`; for lm-evaluation-harness tasks, each data set's paper, in
 `data/lm_eval_human_baselines.csv`, its source on each line), so a trial of the `human_gap`
 axis records it as its `difficulty_level`. The model's score is only known once the sweep's
-`dense` trials have run; the analysis (results.monotonicity: `hardness`, `task_gaps`) then
-turns each level into the gap (human - dense) / human of that model and task.
+`dense` trials have run; the analysis (the axis record's `measured`, read by results.reference)
+then turns each level into the gap (human - dense) / human of that model and task.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _human_baselines(name: str) -> dict[tuple[str, str], float]:

@@ -40,12 +40,19 @@ class Metric:
     chance: Callable[[Any, Any], float] | None  # the value of a uniform guess; None: undefined
     applies: Callable[[Any, Any], bool] = _always  # e.g. f1 only for two classes
     primary: bool = False  # the row's metric for this output when no task names one (prompts)
+    # the entry of a row's `metrics` that holds this metric's chance level on the evaluated data
+    # (a classifier's accuracy: the majority share; multiple choice: mean 1/options); None: the
+    # analysis knows a chance level only where `chance` is 0 or undefined (then 0)
+    recorded_chance: str | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)  # the values it can take; plots stay inside them
 
     def __post_init__(self) -> None:
         if self.output not in OUTPUTS:
             raise ValueError(
                 f"metric {self.name}: output {self.output!r}; allowed: {', '.join(OUTPUTS)}"
             )
+        if not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"metric {self.name}: bounds {self.bounds} are not (low, high)")
 
 
 METRICS: dict[str, dict[str, Metric]] = {output: {} for output in OUTPUTS}
@@ -90,6 +97,11 @@ def zero_chance(predictions: Any, references: Any) -> float:
     return 0.0
 
 
+def uniform_chance(logits: np.ndarray, labels: np.ndarray) -> float:
+    """1 / classes (a uniform guess; the analysis reads the majority share instead)."""
+    return 1 / logits.shape[1]
+
+
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     """The fraction of examples whose highest logit is their label."""
     return float((logits.argmax(1) == labels).mean())
@@ -110,6 +122,7 @@ def binary_f1(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _f1_chance(logits: np.ndarray, labels: np.ndarray) -> float:
+    """F1 of a fair coin: p / (p + 1/2) for a positive rate p."""
     # a fair coin: precision is the positive rate p, recall 1/2, so F1 = p / (p + 1/2)
     positive = float(np.mean(labels == 1))
     return positive / (positive + 0.5)
@@ -140,8 +153,9 @@ register_metric(
         output="classify",
         compute=accuracy,
         higher_is_better=True,
-        chance=lambda logits, labels: 1 / logits.shape[1],
+        chance=uniform_chance,
         applies=_classes,
+        recorded_chance="majority",
     )
 )
 register_metric(
@@ -162,6 +176,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_classes,
+        bounds=(-1.0, 1.0),
     )
 )
 register_metric(
@@ -182,6 +197,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_regression,
+        bounds=(-1.0, 1.0),
     )
 )
 register_metric(
@@ -192,6 +208,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         applies=_regression,
+        bounds=(-1.0, 1.0),
     )
 )
 
@@ -317,6 +334,7 @@ register_metric(
         compute=lambda scores, references: float(_raw(scores, references)),
         higher_is_better=True,
         chance=choice_chance,
+        recorded_chance="chance",
     )
 )
 register_metric(
@@ -326,6 +344,7 @@ register_metric(
         compute=lambda scores, references: float(_norm(scores, references)),
         higher_is_better=True,
         chance=choice_chance,
+        recorded_chance="chance",
     )
 )
 register_metric(
@@ -344,6 +363,7 @@ register_metric(
         compute=_above_chance(_raw),
         higher_is_better=True,
         chance=zero_chance,
+        bounds=(-1.0, 1.0),  # below chance: down to -1/(k - 1)
     )
 )
 register_metric(
@@ -354,6 +374,7 @@ register_metric(
         higher_is_better=True,
         chance=zero_chance,
         primary=True,
+        bounds=(-1.0, 1.0),  # below chance: down to -1/(k - 1)
     )
 )
 
@@ -376,6 +397,7 @@ for _name in ("acc", "acc_norm"):
             compute=_computed_by_lm_eval,
             higher_is_better=True,
             chance=choice_chance,
+            recorded_chance="chance",
         )
     )
 register_metric(
@@ -414,8 +436,16 @@ register_metric(
         higher_is_better=True,
         chance=None,
         primary=True,
+        bounds=(0.0, 100.0),
     )
 )
 register_metric(
-    Metric(name="chrf", output="translate", compute=chrf, higher_is_better=True, chance=None)
+    Metric(
+        name="chrf",
+        output="translate",
+        compute=chrf,
+        higher_is_better=True,
+        chance=None,
+        bounds=(0.0, 100.0),
+    )
 )

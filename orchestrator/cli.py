@@ -257,9 +257,11 @@ def _frame(sweep_dir: str):
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    from results.analysis import analyze
     from results.tables import format_pivot, pivot
 
-    print(format_pivot(pivot(_frame(locate(args.sweep)))))
+    analysis = analyze(_frame(locate(args.sweep)))
+    print(format_pivot(pivot(analysis.levels, analysis.drops)))
     return 0
 
 
@@ -268,6 +270,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from orchestrator.search_driver import breaking_points, planned
     from results import breaking_points as bp
+    from results.analysis import analyze
     from results.compression import NO_COMPARISON, compare, quantized, section, split, verdict_lines
     from results.report import verdicts, write_report
 
@@ -294,13 +297,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # a sweep on object storage gets its report in ./<name>-analysis (plots are local files)
     default = f"{sweep_dir.rstrip('/').rsplit('/', 1)[-1]}-analysis" if is_uri(sweep_dir) else None
     out = Path(args.out or default or f"{sweep_dir}/analysis")
-    report = write_report(frame, out, expected=expected, max_plots=args.max_plots)
-    print("\n".join(line.replace("**", "") for line in verdicts(frame)))
+    points = None
     if spec.search:
         points = breaking_points(spec, frame[["trial_key", "metric", "status"]].to_dict("records"))
+    analysis = analyze(frame, brackets=points)
+    report = write_report(analysis, out, expected=expected, max_plots=args.max_plots)
+    print("\n".join(line.replace("**", "") for line in verdicts(analysis)))
+    if spec.search:
         with report.open("a") as f:
-            f.write("\n" + bp.section(points))
-        print("breaking points (adaptive search):\n" + "\n".join(bp.lines(points)))
+            f.write("\n" + bp.section(points, analysis.bracket_order))
+        lines = bp.lines(points, analysis.bracket_order)
+        print("breaking points (adaptive search):\n" + "\n".join(lines))
     if quantized(rows).any():  # pruning vs quantization, appended to the report
         comparison = compare(rows)
         with report.open("a") as f:

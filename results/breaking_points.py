@@ -8,20 +8,11 @@ midpoints of seed resamples). A harder level is expected to break at a lower spa
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
-from results.reference import hardness, level_group
+from results.reference import hardness, level_group, spearman
 from results.tables import markdown
 
 ORDERED = ["model", "group", "method", "scope", "transfer", "drop"]
-
-
-def _rho(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's ρ (NaN when either side is constant)."""
-    rx, ry = rankdata(x), rankdata(y)
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def _overlap(levels: pd.DataFrame) -> bool:
@@ -45,11 +36,11 @@ def difficulty_order(bp: pd.DataFrame) -> pd.DataFrame:
         if len(levels) < 2:
             continue
         levels = levels.sort_values("hardness")
-        x = levels["hardness"].to_numpy(dtype=float)
-        rho = _rho(x, levels["midpoint"].to_numpy(dtype=float))
-        draws = np.array(levels["bootstrap"].tolist(), dtype=float)  # levels × resamples
-        rhos = [_rho(x, draws[:, b]) for b in range(draws.shape[1])] if draws.size else []
-        p_ordered = float(np.mean(np.array(rhos) < 0)) if rhos else float("nan")
+        x = levels["hardness"].to_numpy(dtype=float)[None]
+        rho = float(spearman(x, levels["midpoint"].to_numpy(dtype=float)[None])[0][0])
+        draws = np.array(levels["bootstrap"].tolist(), dtype=float).T  # resamples × levels
+        rhos = spearman(np.repeat(x, len(draws), axis=0), draws)[0] if draws.size else []
+        p_ordered = float(np.mean(rhos < 0)) if len(rhos) else float("nan")
         overlap = _overlap(levels)
         out.append({
             **dict(zip(ORDERED, key)), "n_levels": len(levels), "rho": rho,
@@ -90,15 +81,15 @@ def _name(row: pd.Series) -> str:
     )
 
 
-def lines(bp: pd.DataFrame) -> list[str]:
-    """One line per curve and drop (bracket, width, probes, non-monotone), then the orders."""
+def lines(bp: pd.DataFrame, order: pd.DataFrame) -> list[str]:
+    """One line per curve and drop (bracket, width, probes, non-monotone), then the orders
+    (`order`: `difficulty_order(bp)`, an Analysis' bracket_order)."""
     out = [
         f"- {_name(r)}: {r['drop']:.0%} drop in {_bracket(r['last_passing'], r['first_failing'])}"
         f" (width {r['width']:g}, {r['probes']} probes, {r['trials']} trials)"
         + (f"; NON-MONOTONE: {r['contradictions']}" if r["non_monotone"] else "")
         for _, r in bp.iterrows()
     ]
-    order = difficulty_order(bp) if len(bp) else pd.DataFrame()
     out += [
         f"- {r['model']} · {r['group']} · {r['method']}/{r['scope']} · {r['transfer']} · "
         f"{r['drop']:.0%} drop: {r['verdict']} — {r['levels']}"
@@ -107,15 +98,14 @@ def lines(bp: pd.DataFrame) -> list[str]:
     return out
 
 
-def section(bp: pd.DataFrame) -> str:
-    """The report's Markdown section on the search's breaking points."""
+def section(bp: pd.DataFrame, order: pd.DataFrame) -> str:
+    """The report's Markdown section on the search's breaking points (`order`: as for lines)."""
     if bp.empty:
         return "## Breaking points (adaptive search)\n\nNo curve has its dense reference yet.\n"
     shown = bp.assign(
         curve=[_name(r) for _, r in bp.iterrows()],
         bracket=[_bracket(lo, hi) for lo, hi in zip(bp["last_passing"], bp["first_failing"])],
     )[["curve", "drop", "bracket", "width", "probes", "trials", "non_monotone", "contradictions"]]
-    order = difficulty_order(bp)
     text = [
         "## Breaking points (adaptive search)",
         "Per curve and drop x: [last passing, first failing] sparsity, where a sparsity passes "

@@ -21,6 +21,7 @@ import pandas as pd
 
 from results import monotonicity as mono
 from results import reference as ref
+from results.analysis import analyze
 from results.tables import markdown, number
 
 EQUIVALENT = ["trial_key", "method", "scope", "transfer", "sparsity"]
@@ -52,13 +53,13 @@ def quantized(rows: pd.DataFrame) -> pd.Series:
 
 def split(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(pruning rows, quantization rows), the dense rows in both (every drop is from dense)."""
-    q, dense = quantized(rows), rows["transfer"] == "dense"
+    q, dense = quantized(rows), ref.is_dense(rows)
     return rows[~q], rows[q | dense]
 
 
 def _on_common_points(pruning: pd.DataFrame, quantization: pd.DataFrame):
     """Both tables on the (model, task, axis, level) points that both compressed."""
-    compressed = [set(map(tuple, t.loc[t["transfer"] != "dense", POINT].to_numpy()))
+    compressed = [set(map(tuple, t.loc[~ref.is_dense(t), POINT].to_numpy()))
                   for t in (pruning, quantization)]  # fmt: skip
     common = compressed[0] & compressed[1]
 
@@ -69,12 +70,13 @@ def _on_common_points(pruning: pd.DataFrame, quantization: pd.DataFrame):
 
 
 def _summary(rows: pd.DataFrame, compression: str, at: str) -> pd.DataFrame:
-    """Per set of levels compared: results.monotonicity's difficulty summary (order counts, ρ
+    """Per set of levels compared: the difficulty summary of the rows' Analysis (order counts, ρ
     over seeds, verdict) and how many of its curves fall monotonically with compression."""
-    summary = mono.difficulty_summary(rows)
+    a = analyze(rows)
+    summary = a.summary
     if summary.empty:
         return pd.DataFrame(columns=SUMMARY)
-    curves = mono.monotonicity(rows)
+    curves = a.families
     falls = curves["verdict"].str.startswith(mono.FALLS)
     falling = curves.assign(falls=falls)
     falling = falling.assign(group=ref.level_group(falling)).groupby(ref.LEVELS, dropna=False)
@@ -94,7 +96,7 @@ def compare(rows: pd.DataFrame) -> pd.DataFrame:
     # weight's bits it removes (8 bits: 0.75, 2 bits: 0.9375): only its order counts, fewer
     # bits = more compression; sparsity 0 compares nothing and is left out of both
     widths = sorted(quantization["bits"].dropna().astype(int).unique(), reverse=True)
-    sparsities = sorted(pruning.loc[pruning["transfer"] != "dense", "sparsity"].unique())
+    sparsities = sorted(pruning.loc[~ref.is_dense(pruning), "sparsity"].unique())
     sparsities = [s for s in sparsities if s > 0]
     removed = 1 - quantization["bits"] / 32
     quantization = quantization.assign(sparsity=removed.where(quantization["bits"].notna(), 0.0))

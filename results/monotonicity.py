@@ -1,7 +1,7 @@
-"""Monotonicity statistics of the Junk DNA hypothesis over a table of results rows.
+"""Monotonicity statistics of the Junk DNA hypothesis, built from a table's drops and levels.
 
-Questions answered, each by one function returning a DataFrame (what they stand on — the dense
-reference, drops, chance, hardness, intervals over seeds — is results.reference):
+Questions answered, each by one function returning a DataFrame from what results.reference
+built (results.analysis.Analysis calls each once per table and holds the answers):
 
 - does a family's metric fall monotonically as sparsity grows?               `monotonicity`
 - do harder difficulty levels lose more at the same sparsity?                `difficulty_order`,
@@ -16,6 +16,7 @@ ordering verdict; a curve that reaches chance at sparsity s is "collapsed at s",
 beyond s are no evidence. Sparsity 0 is no comparison of levels.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -23,22 +24,13 @@ import pandas as pd
 from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
-from difficulty.human_gap import normalized_gap
-from results.reference import (
-    FAMILY,
-    LEVELS,
-    REFERENCE,
-    _stacked,
-    chance_level,
-    collapse,
-    dense_levels,
-    dense_reference,
-    drops,
-    level_group,
-    ok_rows,
-    seed_ci,
-)
+from results.reference import FAMILY, LEVELS, REFERENCE, _stacked, seed_ci, spearman
+from results.transfer_modes import TRANSFER_MODES
 
+# lossy modes leave a pruned weight out for good (a mask kept through fine-tuning of the whole
+# model); the modes that give it back train it again from 0
+LOSSY = [m.name for m in TRANSFER_MODES.values() if m.keeps_mask and m.same_as_dense_at_zero]
+GIVES_BACK = [m.name for m in TRANSFER_MODES.values() if m.prunes and m.trains and not m.keeps_mask]
 GRID = FAMILY[:4] + ["method", "transfer", "sparsity", "seed"]
 MONOTONICITY_STATS = [
     "n_sparsities",
@@ -60,17 +52,6 @@ MONOTONICITY_STATS = [
 def largest_violation(curve: np.ndarray) -> float:
     """The largest rise of a curve above its earlier minimum (0 for a non-increasing curve)."""
     return float(max(0.0, np.max(curve - np.minimum.accumulate(curve))))
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman ρ and p-value of each row of two (groups × points) arrays; NaN where constant."""
-    if x.shape[1] < 2:
-        return np.full(len(x), np.nan), np.full(len(x), np.nan)
-    with warnings.catch_warnings():  # a constant row has no rank correlation: NaN is the answer
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        # Spearman's ρ is Pearson's r of the ranks, and pearsonr takes a whole batch at once.
-        result = stats.pearsonr(stats.rankdata(x, axis=1), stats.rankdata(y, axis=1), axis=1)
-    return result.statistic, result.pvalue
 
 
 def _kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -108,7 +89,9 @@ def _verdict(n_sparsities: int, monotone: bool, rho: float, p: float, alpha: flo
     return "rises with sparsity" if rises else "no monotone trend"
 
 
-def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def monotonicity(
+    drops: pd.DataFrame, collapsed: pd.DataFrame, levels: pd.DataFrame, alpha: float = 0.05
+) -> pd.DataFrame:
     """Per pruned family: Spearman/Kendall of metric vs sparsity, isotonic fit, violation, verdict.
 
     The rank correlations (and their p-values) use every seed's (sparsity, metric) point; the
@@ -116,10 +99,8 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     violation within the 95 % half-width of a difference of two of those means is noise. A curve
     that collapsed (reached chance) at s is judged up to s; a level at chance gets no verdict.
     """
-    ok = ok_rows(df)
-    collapsed = collapse(df)
-    points = ok.loc[ok["transfer"] != "dense", FAMILY + ["sparsity", "metric"]]
-    points = points.dropna(subset=["sparsity", "metric"]).merge(collapsed, on=FAMILY)
+    points = drops[FAMILY + ["sparsity", "metric"]].dropna(subset=["sparsity", "metric"])
+    points = points.merge(collapsed, on=FAMILY)
     points = points[~(points["sparsity"] > points["collapsed_at"])]
     if points.empty:
         return pd.DataFrame(columns=FAMILY + MONOTONICITY_STATS)
@@ -128,7 +109,7 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     rho, rho_p = np.full(len(out), np.nan), np.full(len(out), np.nan)
     tau, tau_p = np.full(len(out), np.nan), np.full(len(out), np.nan)
     for groups, (x, y) in blocks:
-        rho[groups], rho_p[groups] = _spearman(x, y)
+        rho[groups], rho_p[groups] = spearman(x, y)
         for g, xg, yg in zip(groups, x, y):
             tau[g], tau_p[g] = _kendall(xg, yg)
     curves = points.groupby(FAMILY + ["sparsity"], dropna=False, sort=True)["metric"]
@@ -149,7 +130,7 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         _verdict(*args, alpha) for args in zip(out["n_sparsities"], out["monotone"], rho, rho_p)
     ]
     out = out.merge(collapsed, on=FAMILY, how="left")
-    at_chance = dense_levels(df)[REFERENCE[:4] + ["at_chance"]]
+    at_chance = levels[REFERENCE[:4] + ["at_chance"]]
     out = out.merge(at_chance, on=REFERENCE[:4], how="left")
     out["at_chance"] = out["at_chance"].eq(True)
     collapsed = out["verdict"] + out["collapsed_at"].map("; collapsed at {:g}".format)
@@ -158,20 +139,22 @@ def monotonicity(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return out[FAMILY + MONOTONICITY_STATS]
 
 
-def compared_drops(df: pd.DataFrame) -> pd.DataFrame:
+def compared_drops(
+    drops: pd.DataFrame, levels: pd.DataFrame, collapsed: pd.DataFrame
+) -> pd.DataFrame:
     """The pruned rows an ordering of levels rests on, with `hardness` and `group`.
 
     Left out: sparsity 0 (no pruning, nothing to compare), levels whose dense metric is at chance,
     and the points of a curve beyond its collapse; a metric below chance counts as chance.
     """
-    d = drops(df)
-    levels = dense_levels(df)[REFERENCE[:4] + ["at_chance", "hardness"]]
-    d = d.merge(levels, on=REFERENCE[:4], how="left").merge(collapse(df), on=FAMILY, how="left")
+    levels = levels[REFERENCE[:4] + ["at_chance", "hardness"]]
+    d = drops.merge(levels, on=REFERENCE[:4], how="left").merge(collapsed, on=FAMILY, how="left")
     d = d[(d["sparsity"] > 0) & ~d["at_chance"].eq(True) & ~(d["sparsity"] > d["collapsed_at"])]
-    chance = chance_level(d)
-    floored = d["metric"].where(~(d["metric"] < chance), chance)
+    # a metric past chance counts as chance: the drop is capped at the drop to chance
+    to_chance = d["better"] * (d["dense_metric"] - d["chance"])
+    floored = d["drop"].where(~(d["drop"] > to_chance), to_chance)
     positive = d["dense_metric"].where(d["dense_metric"] > 0)
-    return d.assign(drop_pct=100 * (d["dense_metric"] - floored) / positive, group=level_group(d))
+    return d.assign(drop_pct=100 * floored / positive)
 
 
 def _rank_order(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -183,17 +166,14 @@ def _rank_order(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = out.rename(columns={"n": "n_levels"})
     out["spearman_rho"], out["spearman_p"] = np.nan, np.nan
     for groups, (x, y) in blocks:
-        out.loc[groups, "spearman_rho"], out.loc[groups, "spearman_p"] = _spearman(x, y)
+        out.loc[groups, "spearman_rho"], out.loc[groups, "spearman_p"] = spearman(x, y)
     return out[out["n_levels"] > 1].reset_index(drop=True)  # one level has nothing to order
 
 
-def difficulty_order(df: pd.DataFrame) -> pd.DataFrame:
+def difficulty_order(compared: pd.DataFrame) -> pd.DataFrame:
     """Per sparsity > 0 and level set: Spearman ρ of hardness vs mean drop_pct over seeds
     (> 0: harder loses more), over the levels `compared_drops` keeps."""
-    return _difficulty_order(compared_drops(df))
-
-
-def _difficulty_order(d: pd.DataFrame) -> pd.DataFrame:
+    d = compared
     means = d.groupby(LEVELS + ["sparsity", "task", "difficulty_level"], dropna=False)
     means = means[["drop_pct", "hardness"]].mean().reset_index()
     out = _rank_order(means, LEVELS + ["sparsity"])
@@ -225,12 +205,12 @@ def _order_verdict(
     return f"{words} ({text}; up to {levels} levels per comparison)"
 
 
-def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Per set of levels: the comparisons (sparsities > 0 with two or more levels above chance),
-    at how many harder (easier) levels lose more, and Spearman ρ per seed — averaged over the
-    comparisons, then over seeds with a t interval — in one verdict sentence."""
-    compared = compared_drops(df)
-    order = _difficulty_order(compared)
+def difficulty_summary(
+    compared: pd.DataFrame, order: pd.DataFrame, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Per set of levels: the comparisons (sparsities > 0 with two or more levels above chance:
+    `order`, from `compared`), at how many harder (easier) levels lose more, and Spearman ρ per
+    seed — averaged over the comparisons, then over seeds with a t interval — in one verdict."""
     counts = order.assign(
         harder=order["order"] == "harder loses more", easier=order["order"] == "easier loses more"
     )
@@ -264,9 +244,9 @@ def difficulty_summary(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     return out
 
 
-def threshold_sparsity(df: pd.DataFrame, thresholds: tuple[float, ...] = (1, 5)) -> pd.DataFrame:
+def threshold_sparsity(drops: pd.DataFrame, thresholds=(1, 5)) -> pd.DataFrame:
     """Per family: the lowest sparsity whose mean drop exceeds x % of dense, per x (NaN if none)."""
-    curve = drops(df).groupby(FAMILY + ["sparsity"], dropna=False, sort=True)["drop_pct"].mean()
+    curve = drops.groupby(FAMILY + ["sparsity"], dropna=False, sort=True)["drop_pct"].mean()
     curve = curve.reset_index()
     out = curve[FAMILY].drop_duplicates().reset_index(drop=True)
     for x in thresholds:
@@ -275,25 +255,26 @@ def threshold_sparsity(df: pd.DataFrame, thresholds: tuple[float, ...] = (1, 5))
     return out
 
 
-def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
-    """At equal sparsity: how much of the loss of sparse / dense_freeze sparse_to_dense recovers.
+def irreversibility(drops: pd.DataFrame) -> pd.DataFrame:
+    """At equal sparsity: how much of the loss of each lossy mode (its pruned weights stay out:
+    sparse, dense_freeze) a mode that trains them again (sparse_to_dense) recovers.
 
     loss = dense - lossy, recovered = sparse_to_dense - lossy, fraction = recovered / loss, all
     on means over seeds; the fraction is NaN where there is no loss to recover.
     """
     keys = FAMILY[:4] + ["method", "scope", "sparsity"]
-    d = drops(df)
+    d = drops
     means = d.groupby(keys + ["transfer"], dropna=False)["metric"].mean().unstack("transfer")
     dense = d.groupby(keys, dropna=False)["dense_metric"].mean()
     blocks = []
-    for lossy in ("sparse", "dense_freeze"):
-        if lossy not in means or "sparse_to_dense" not in means:
+    for lossy, back in itertools.product(LOSSY, GIVES_BACK):
+        if lossy not in means or back not in means:
             continue
         block = pd.DataFrame(
             {
                 "lossy": lossy,
                 "lossy_metric": means[lossy],
-                "sparse_to_dense": means["sparse_to_dense"],
+                "sparse_to_dense": means[back],
                 "dense": dense,
             }
         ).dropna(subset=["lossy_metric", "sparse_to_dense"])
@@ -306,20 +287,17 @@ def irreversibility(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(blocks, ignore_index=True)
 
 
-def missing_trials(df: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+def missing_trials(ok: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
     """The rows of the expected grid (GRID columns) that have no ok result row."""
-    done = ok_rows(df)[GRID].drop_duplicates()
+    done = ok[GRID].drop_duplicates()
     merged = expected[GRID].merge(done, on=GRID, how="left", indicator=True)
     return merged.loc[merged["_merge"] == "left_only", GRID].reset_index(drop=True)
 
 
-def task_gaps(df: pd.DataFrame) -> pd.DataFrame:
+def task_gaps(levels: pd.DataFrame) -> pd.DataFrame:
     """Per model and task of the human_gap axis: human baseline, dense metric (mean over seeds)
     and their normalized gap; hardest first."""
-    dense = dense_reference(df)
-    dense = dense[dense["difficulty_axis"] == "human_gap"]
-    out = dense.groupby(["model", "task"], as_index=False).agg(
-        human=("difficulty_level", "first"), dense=("dense_metric", "mean")
-    )
-    out["gap"] = normalized_gap(out["human"], out["dense"])
-    return out.sort_values(["model", "gap"], ascending=[True, False], ignore_index=True)
+    gaps = levels[levels["difficulty_axis"] == "human_gap"]
+    gaps = gaps.rename(columns={"difficulty_level": "human", "mean": "dense", "difficulty": "gap"})
+    gaps = gaps[["model", "task", "human", "dense", "gap"]]
+    return gaps.sort_values(["model", "gap"], ascending=[True, False], ignore_index=True)

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from difficulty.axes import AXES
 from results import monotonicity as mono
 from results import reference as ref
+from results.analysis import Analysis, with_difficulty
 from results.plots import plot_curves
 from results.tables import format_pivot, level_text, markdown, number, pivot
 
@@ -54,19 +54,9 @@ def _order_lines(order: pd.DataFrame) -> list[str]:
     return [f"- **{_name(r, ref.LEVELS)}**: {r['verdict']}" for _, r in order.iterrows()]
 
 
-def _with_difficulty(frame: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
-    """Each family's computed difficulty value, families ordered easiest level first."""
-    if frame.empty:
-        return frame.assign(difficulty=np.nan, hardness=np.nan)
-    levels = ref.dense_levels(df)[ref.REFERENCE[:4] + ["difficulty", "hardness"]]
-    frame = frame.merge(levels, on=ref.REFERENCE[:4], how="left")
-    return frame.sort_values(["model", "difficulty_axis", "hardness", "task"], kind="stable")
-
-
-def verdicts(df: pd.DataFrame) -> list[str]:
+def verdicts(a: Analysis) -> list[str]:
     """The report's verdict sentences: monotonicity per family, then harder vs easier levels."""
-    stats = _with_difficulty(mono.monotonicity(df), df)
-    return _family_lines(stats) + _order_lines(mono.difficulty_summary(df))
+    return _family_lines(a.families) + _order_lines(a.summary)
 
 
 def _levels_table(levels: pd.DataFrame) -> str:
@@ -106,7 +96,7 @@ def _no_order_text(levels: pd.DataFrame) -> str:
     return "No set of two or more difficulty levels to compare."
 
 
-def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
+def _ci_table(ci: pd.DataFrame, levels: pd.DataFrame, digits: int = 3) -> str:
     """Mean per family × sparsity with its t CI over seeds; families easiest level first."""
     ci = ci.assign(
         cell=[
@@ -116,7 +106,7 @@ def _ci_table(ci: pd.DataFrame, df: pd.DataFrame, digits: int = 3) -> str:
     )
     wide = ci.set_index(ref.FAMILY + ["sparsity"])["cell"].unstack("sparsity")
     wide.columns = [f"{x:g}" for x in wide.columns]
-    wide = _with_difficulty(wide.reset_index(), df)
+    wide = with_difficulty(wide.reset_index(), levels)
     shown = [
         level_text(*v)
         for v in zip(wide["difficulty_axis"], wide["difficulty_level"], wide["difficulty"])
@@ -140,7 +130,7 @@ def _irreversibility_table(irr: pd.DataFrame) -> str:
 
 
 def write_report(
-    df: pd.DataFrame,
+    a: Analysis,
     out_dir: Path,
     expected: pd.DataFrame | None = None,
     max_plots: int | None = None,
@@ -148,13 +138,10 @@ def write_report(
     """Write out_dir/report.md (verdicts, tables, irreversibility, missing trials) and its PNGs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ok = ref.ok_rows(df)
-    stats = _with_difficulty(mono.monotonicity(df), df)
+    df, ok, levels = a.rows, a.ok, a.levels
+    stats = a.families
     falling = int(stats["verdict"].str.startswith(mono.FALLS).sum())
-    order = mono.difficulty_summary(df)
-    levels = ref.dense_levels(df)
-    thresholds = mono.threshold_sparsity(df)
-    plots = plot_curves(df, out_dir, max_plots) if max_plots != 0 else []
+    plots = plot_curves(a, out_dir, max_plots) if max_plots != 0 else []
 
     text = [
         f"# junkdna analysis: {', '.join(sorted(df['sweep'].dropna().unique()))}",
@@ -183,24 +170,24 @@ def write_report(
             "below chance counted as chance), a collapsed level compared up to its collapse. The "
             "interval is over seeds, of each seed's ρ averaged over the comparisons."
         ),
-        "\n".join(_order_lines(order)) or _no_order_text(levels),
+        "\n".join(_order_lines(a.summary)) or _no_order_text(levels),
         "Sparsity at which each level first loses more than 1 % / 5 % of its dense metric:",
-        markdown(thresholds),
+        markdown(a.thresholds),
         "## Metric as % of dense (mean over seeds [95 % t CI])",
-        _ci_table(ref.relative_ci(df), df, digits=1),
+        _ci_table(a.relative_ci, levels, digits=1),
         "## Drop from dense, raw (mean over seeds [95 % t CI])",
-        _ci_table(ref.drop_ci(df), df),
+        _ci_table(a.drop_ci, levels),
         "## Metric by difficulty level × sparsity (mean ± std over seeds (change from dense))",
-        format_pivot(pivot(df)),
+        format_pivot(pivot(levels, a.drops)),
         "## Irreversibility: does giving the weights back recover the loss?",
         "loss = dense − lossy mode; recovered = sparse_to_dense − lossy mode (means over seeds).",
-        _irreversibility_table(mono.irreversibility(df)),
+        _irreversibility_table(a.irreversibility),
         "## Missing trials",
     ]
     if expected is None:
         text.append("No expected grid given.")
     else:
-        missing = mono.missing_trials(df, expected)
+        missing = mono.missing_trials(ok, expected)
         text.append(f"{len(missing)} of {len(expected)} expected trials have no ok row.")
         if len(missing):
             text.append(markdown(missing.head(MISSING_SHOWN)))

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from difficulty.axes import AXES
-from results.reference import REFERENCE, dense_levels, drops
+from results.reference import REFERENCE
 
 ROWS = ["model", "task", "difficulty_axis", "difficulty_level", "method", "scope"]
 LEVEL = REFERENCE[:4]  # a row of the table without its method: model, task, axis, level
@@ -13,29 +13,29 @@ DENSE = ["mean", "std", "n", "difficulty", "hardness", "at_chance"]
 
 
 def level_text(axis: object, level: float, difficulty: float) -> str:
-    """A level as tables, legends and the report show it: its axis label and value; for human_gap
-    the computed gap (human − dense) / human, with the human score."""
+    """A level as tables, legends and the report show it: its axis label and value, or the
+    difficulty its axis computes from the dense metric (Axis.measured; human_gap: the gap)."""
     if pd.isna(level):
         return "–"
-    if axis == "human_gap":
-        gap = "–" if pd.isna(difficulty) else f"{difficulty:.3f}"
-        return f"gap {gap}, human {level:g}"
+    measured = AXES[axis].measured
+    if measured is not None:
+        return measured.text(level, float("nan") if pd.isna(difficulty) else difficulty)
     return f"{AXES[axis].label} {level:g}"
 
 
-def pivot(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def pivot(levels: pd.DataFrame, drops: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per transfer mode: metric mean/std/n over seeds, mean drop and mean % of dense, rows
     ROWS × (sparsity, stat), levels easiest first within each model and axis.
 
     The first columns, ("dense", mean/std/n/difficulty/hardness/at_chance), are the dense
-    reference of each row over its seeds and its level (see monotonicity.dense_levels); a table
+    reference of each row over its seeds and its level (an Analysis' levels and drops); a table
     with no pruned rows gives a single "dense" block of those columns.
     """
     # a groupby index, not set_index: it matches rows whose axis and level are missing
-    dense = dense_levels(df).groupby(LEVEL, dropna=False, sort=False)[DENSE].first()
+    dense = levels.groupby(LEVEL, dropna=False, sort=False)[DENSE].first()
     dense.columns = pd.MultiIndex.from_product([["dense"], dense.columns])
     blocks = {}
-    for transfer, rows in drops(df).groupby("transfer", sort=True):
+    for transfer, rows in drops.groupby("transfer", sort=True):
         cells = rows.groupby(ROWS + ["sparsity"], dropna=False).agg(
             mean=("metric", "mean"),
             std=("metric", "std"),

@@ -8,7 +8,8 @@ import torch
 from difficulty.axes import AXES, Axis, register_axis
 from orchestrator.spec import validate_spec
 from pruning.methods import METHODS, Method, register_method
-from results.reference import dense_levels, hardness
+from results.analysis import analyze
+from results.reference import hardness
 from results.report import verdicts
 from results.store import read_sweep
 from workers.trial import run_trial
@@ -64,6 +65,6 @@ def test_a_toy_method_and_a_toy_axis_run_end_to_end(tmp_path, tiny_bert, monkeyp
 
     signed = hardness(rows["difficulty_axis"], rows["difficulty_level"])
     assert signed.tolist() == (-rows["difficulty_level"]).tolist()  # fewer rows: harder
-    levels = dense_levels(rows)  # the analysis orders the toy axis's levels easiest first
+    levels = analyze(rows).levels  # the analysis orders the toy axis's levels easiest first
     assert levels["difficulty_level"].tolist() == [1.0, 0.25]
-    assert verdicts(rows)
+    assert verdicts(analyze(rows))

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pruning.methods import METHODS
-from workers.transfer_modes import TRANSFER_MODES
+from results.transfer_modes import TRANSFER_MODES
 
 DENSE_METHOD = "none"  # `method` and `scope` recorded for the unpruned reference
 

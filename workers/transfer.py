@@ -16,8 +16,8 @@ import torch
 from peft import LoraConfig, inject_adapter_in_model
 
 from pruning import apply_masks
+from results.transfer_modes import TRANSFER_MODES, get_transfer
 from workers.config import TrainConfig
-from workers.transfer_modes import TRANSFER_MODES, get_transfer
 
 Constraint = Callable[[], None]
 _DEFAULT_TRAIN = TrainConfig()
@@ -104,7 +104,7 @@ _PREPARE: dict[str, Callable[[torch.nn.Module, dict, TrainConfig], Constraint]] 
 }
 if set(_PREPARE) != set(TRANSFER_MODES):
     raise ImportError(
-        f"workers.transfer applies {sorted(_PREPARE)}, workers.transfer_modes names "
+        f"workers.transfer applies {sorted(_PREPARE)}, results.transfer_modes names "
         f"{sorted(TRANSFER_MODES)}: each mode needs both"
     )
 

@@ -14,6 +14,7 @@ from difficulty.tasks import CLASSIFICATION, LM_EVAL
 from pruning import measure_sparsity, prunable_parameters, quantize_rtn
 from pruning.rtn import levels_per_group
 from results.store import has_row, write_trial
+from results.transfer_modes import TRANSFER_MODES
 from workers import cache, checkpoint, transfer
 from workers.config import TrialConfig
 from workers.device import trial_device
@@ -21,7 +22,6 @@ from workers.evaluate import context_window, evaluate, evaluate_prompts
 from workers.harness import evaluate_harness
 from workers.record import failed_row, identity, record
 from workers.train import train
-from workers.transfer_modes import TRANSFER_MODES
 
 
 def run_trial(config: dict[str, Any]) -> dict[str, Any]:

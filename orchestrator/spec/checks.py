@@ -28,8 +28,8 @@ from orchestrator.spec.schema import (
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS
 from results.storage import is_uri
+from results.transfer_modes import TRANSFER_MODES
 from workers.packaged import PACKAGED
-from workers.transfer_modes import TRANSFER_MODES
 
 CALIBRATION_KEYS = ("dataset", "file", "n", "length", "data_files", "split", "text")
 

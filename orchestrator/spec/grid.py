@@ -18,8 +18,8 @@ from typing import Any
 from difficulty import get_task
 from difficulty.axes import AXES, axis_levels
 from difficulty.prompts import generates
+from results.transfer_modes import TRANSFER_MODES
 from workers.config import DENSE_METHOD, TrainConfig, TrialConfig
-from workers.transfer_modes import TRANSFER_MODES
 
 Prunings = list[tuple[str, str, dict[str, Any], list[float]]]
 """Each pruning of a sweep: method, scope, options as written, the sparsities it runs at."""

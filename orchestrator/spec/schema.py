@@ -35,8 +35,8 @@ from orchestrator.spec import grid as expansion
 from orchestrator.spec.grid import Curve, curves
 from orchestrator.trackers import TRACKERS
 from pruning.methods import METHODS, NOT_A_MASK, RTN_BITS
+from results.transfer_modes import TRANSFER_MODES
 from workers.config import TrainConfig, TrialConfig
-from workers.transfer_modes import TRANSFER_MODES
 
 
 def _unit_interval(v: float) -> float:

@@ -8,7 +8,7 @@ import pytest
 from difficulty import TASKS
 from difficulty.glue import GLUE
 from difficulty.human_gap import glue_human_baselines
-from results import monotonicity as mono
+from results.analysis import analyze
 from results.monotonicity import task_gaps
 
 
@@ -36,8 +36,8 @@ def test_analysis_orders_tasks_by_the_normalized_gap_not_the_human_score():
         rows("glue/rte", 0.936, 0.70, {0.3: 0.05, 0.5: 0.10})
         + rows("glue/sst2", 0.978, 0.95, {0.3: 0.01, 0.5: 0.02})
     )
-    gaps = task_gaps(df)
+    gaps = task_gaps(analyze(df).levels)
     assert gaps["task"].tolist() == ["glue/rte", "glue/sst2"]
     assert gaps["gap"].tolist() == pytest.approx([(0.936 - 0.70) / 0.936, (0.978 - 0.95) / 0.978])
-    order = mono.difficulty_order(df)
+    order = analyze(df).order
     assert (order["group"] == "*").all() and (order["order"] == "harder loses more").all()

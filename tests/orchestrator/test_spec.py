@@ -208,14 +208,14 @@ def test_without_dense_listed_sparsity_0_still_runs_once_as_the_dense_trial():
         ("dense", 0.0), ("sparse", 0.5), ("sparse_to_dense", 0.5)]  # fmt: skip
 
 
-def test_the_demo_runs_20_trials_for_its_24_points(capsys):
+def test_the_demo_runs_30_trials_for_its_36_points(capsys):
     from importlib.resources import files
 
     import yaml
 
     data = yaml.safe_load(files("orchestrator").joinpath("demo.yaml").read_text())
     spec = validate_spec({**data, "storage": "/tmp/x"})
-    assert len(spec.expand()) == 20 and len(spec.equivalents()) == 4
+    assert len(spec.expand()) == 30 and len(spec.equivalents()) == 6
 
 
 def test_quantization_trials_one_per_bit_width_and_mode_keys_apart_from_pruning():

@@ -6,6 +6,7 @@ from scipy import stats
 from difficulty.axes import AXES, Axis, register_axis
 from results import monotonicity as mono
 from results import reference as ref
+from results.analysis import analyze
 from results.plots import plot_curves
 from results.tables import pivot
 
@@ -53,7 +54,7 @@ SPARSITIES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 
 def test_drops_are_relative_to_the_dense_row_of_the_same_seed():
     df = table(curve({0.5: 0.8}, dense=0.9, seeds=(0, 1), noise=0.05))
-    d = ref.drops(df).sort_values("seed")
+    d = analyze(df).drops.sort_values("seed")
     assert d["dense_metric"].tolist() == pytest.approx([0.9, 0.95])
     assert d["drop"].tolist() == pytest.approx([0.1, 0.1])
     assert d["drop_pct"].tolist() == pytest.approx([100 * 0.1 / 0.9, 100 * 0.1 / 0.95])
@@ -61,7 +62,7 @@ def test_drops_are_relative_to_the_dense_row_of_the_same_seed():
 
 def test_perfectly_monotone_family_is_monotone():
     metrics = dict(zip(SPARSITIES, [0.90, 0.88, 0.85, 0.80, 0.70, 0.55]))
-    m = mono.monotonicity(table(curve(metrics, dense=0.9, noise=0.001)))
+    m = analyze(table(curve(metrics, dense=0.9, noise=0.001))).families
     assert len(m) == 1
     row = m.iloc[0]
     assert row["monotone"] and row["largest_violation"] == 0.0
@@ -74,7 +75,7 @@ def test_perfectly_monotone_family_is_monotone():
 def test_injected_violation_is_found_with_its_size():
     metrics = dict(zip(SPARSITIES, [0.90, 0.88, 0.85, 0.80, 0.70, 0.55]))
     metrics[0.7] = 0.86  # rises 0.06 above the running minimum 0.80
-    row = mono.monotonicity(table(curve(metrics, dense=0.9, noise=0.001))).iloc[0]
+    row = analyze(table(curve(metrics, dense=0.9, noise=0.001))).families.iloc[0]
     assert not row["monotone"]
     assert row["largest_violation"] == pytest.approx(0.06)
     assert row["verdict"] == "falls with sparsity, but not monotonically"
@@ -84,7 +85,7 @@ def test_correlations_equal_scipy_on_every_seeds_points():
     rng = np.random.default_rng(1)
     metrics = dict(zip(SPARSITIES, 0.9 - 0.1 * rng.random(6)))
     df = table(curve(metrics, dense=0.9, noise=0.01))
-    row = mono.monotonicity(df).iloc[0]
+    row = analyze(df).families.iloc[0]
     points = df[df["transfer"] == "sparse"]
     rho, p = stats.spearmanr(points["sparsity"], points["metric"])
     tau, tau_p = stats.kendalltau(points["sparsity"], points["metric"])
@@ -94,7 +95,7 @@ def test_correlations_equal_scipy_on_every_seeds_points():
 
 def test_flat_family_is_flat_and_constant_curve_does_not_crash():
     metrics = dict.fromkeys(SPARSITIES, 0.9)
-    row = mono.monotonicity(table(curve(metrics, dense=0.9))).iloc[0]
+    row = analyze(table(curve(metrics, dense=0.9))).families.iloc[0]
     assert row["monotone"] and np.isnan(row["spearman_rho"])
     assert row["verdict"].startswith("flat")
 
@@ -102,7 +103,7 @@ def test_flat_family_is_flat_and_constant_curve_does_not_crash():
 def test_failed_rows_are_ignored():
     rows = curve(dict(zip(SPARSITIES, [0.9, 0.8, 0.7, 0.6, 0.5, 0.4])), dense=0.9)
     rows.append({"sparsity": 0.7, "seed": 0, "metric": 5.0, "status": "failed", "error": "OOM"})
-    row = mono.monotonicity(table(rows)).iloc[0]
+    row = analyze(table(rows)).families.iloc[0]
     assert row["monotone"] and row["n_points"] == 18
 
 
@@ -112,8 +113,8 @@ def test_t_ci_shrinks_with_more_seeds_and_is_reproducible():
         # evenly spaced normal quantiles: the same spread of drops, more seeds
         metric = 0.8 + 0.02 * stats.norm.ppf((np.arange(n) + 0.5) / n)
         rows = [r for s in range(n) for r in curve({0.5: metric[s]}, dense=0.9, seeds=(s,))]
-        ci = ref.drop_ci(table(rows))
-        assert ci.equals(ref.drop_ci(table(rows)))
+        ci = analyze(table(rows)).drop_ci
+        assert ci.equals(analyze(table(rows)).drop_ci)
         assert ci["ci_low"].iloc[0] < 0.1 < ci["ci_high"].iloc[0]
         widths.append(float(ci["ci_high"].iloc[0] - ci["ci_low"].iloc[0]))
     assert widths[0] > widths[1] > widths[2] > 0
@@ -121,9 +122,9 @@ def test_t_ci_shrinks_with_more_seeds_and_is_reproducible():
 
 
 def test_t_ci_with_one_seed_is_nan_and_with_equal_values_is_a_point():
-    one = ref.drop_ci(table(curve({0.5: 0.8}, dense=0.9, seeds=(0,)))).iloc[0]
+    one = analyze(table(curve({0.5: 0.8}, dense=0.9, seeds=(0,)))).drop_ci.iloc[0]
     assert one["n"] == 1 and np.isnan(one["ci_low"]) and np.isnan(one["ci_high"])
-    equal = ref.drop_ci(table(curve({0.5: 0.8}, dense=0.9))).iloc[0]
+    equal = analyze(table(curve({0.5: 0.8}, dense=0.9))).drop_ci.iloc[0]
     assert equal["ci_low"] == pytest.approx(0.1) and equal["ci_high"] == pytest.approx(0.1)
 
 
@@ -150,27 +151,27 @@ HARD_LOSES_MORE = {  # data_fraction: less data is harder and loses more
 
 
 def test_difficulty_order_respects_axis_direction():
-    order = mono.difficulty_order(table(levels(HARD_LOSES_MORE)))
+    order = analyze(table(levels(HARD_LOSES_MORE))).order
     assert (
         order["spearman_rho"].tolist() == pytest.approx([1.0] * 5)
         and (order["order"] == "harder loses more").all()
     )
-    summary = mono.difficulty_summary(table(levels(HARD_LOSES_MORE))).iloc[0]
+    summary = analyze(table(levels(HARD_LOSES_MORE))).summary.iloc[0]
     assert summary["verdict"].startswith("harder levels lose more at 5/5 sparsities")
 
 
 def test_reversed_difficulty_order_is_detected():
     # label_noise: more noise is harder, so the same drops are now ordered the wrong way round
-    order = mono.difficulty_order(table(levels(HARD_LOSES_MORE, axis="label_noise")))
+    order = analyze(table(levels(HARD_LOSES_MORE, axis="label_noise"))).order
     assert order["spearman_rho"].tolist() == pytest.approx([-1.0] * 5)
-    summary = mono.difficulty_summary(table(levels(HARD_LOSES_MORE, axis="label_noise"))).iloc[0]
+    summary = analyze(table(levels(HARD_LOSES_MORE, axis="label_noise"))).summary.iloc[0]
     assert summary["verdict"].startswith("reversed: easier levels lose more at 5/5 sparsities")
 
 
 def test_cross_task_axis_compares_levels_across_tasks():
     rows = levels({3.0: HARD_LOSES_MORE[0.1]}, axis="human_gap", task="a")
     rows += levels({1.0: HARD_LOSES_MORE[1.0]}, axis="human_gap", task="b")
-    order = mono.difficulty_order(table(rows))
+    order = analyze(table(rows)).order
     assert (order["group"] == "*").all() and (order["n_levels"] == 2).all()
     assert (order["order"] == "harder loses more").all()
 
@@ -196,13 +197,13 @@ def test_the_analysis_reads_a_registered_axis_record(toy_axis):
     # lower toy levels are harder: 0.1 losing most is "harder loses more"; cross_task: one group
     rows = levels({0.1: HARD_LOSES_MORE[0.1]}, axis="toy", task="a")
     rows += levels({1.0: HARD_LOSES_MORE[1.0]}, axis="toy", task="b")
-    order = mono.difficulty_order(table(rows))
+    order = analyze(table(rows)).order
     assert (order["group"] == "*").all() and (order["order"] == "harder loses more").all()
 
 
 def test_an_unregistered_axis_is_an_error_not_a_default_direction():
     with pytest.raises(ValueError, match="difficulty axis 'nope' is not registered"):
-        mono.difficulty_order(table(levels(HARD_LOSES_MORE, axis="nope")))
+        _ = analyze(table(levels(HARD_LOSES_MORE, axis="nope"))).order
 
 
 def test_drops_tables_and_plots_share_one_dense_reference(tmp_path, monkeypatch):
@@ -211,23 +212,25 @@ def test_drops_tables_and_plots_share_one_dense_reference(tmp_path, monkeypatch)
         + curve({0.5: 0.5}, dense=0.7, noise=0.01, difficulty_axis="label_noise",
                 difficulty_level=1.0)
     )  # fmt: skip
-    reference = ref.dense_reference(df)
+    reference = analyze(df).reference
     # one dense metric per model, task, axis, level and seed: the two axes at level 1.0 differ
     assert len(reference) == len(reference[ref.REFERENCE].drop_duplicates()) == 4 * 3
     per_level = reference.groupby(ref.REFERENCE[:4])["dense_metric"].mean()
-    d = ref.drops(df).merge(reference, on=ref.REFERENCE, suffixes=("", "_reference"))
+    d = analyze(df).drops.merge(reference, on=ref.REFERENCE, suffixes=("", "_reference"))
     assert d["dense_metric"].equals(d["dense_metric_reference"])
-    table_dense = pivot(df)["sparse"][("dense", "mean")].droplevel("method")
+    table_dense = pivot(analyze(df).levels, analyze(df).drops)["sparse"][
+        ("dense", "mean")
+    ].droplevel("method")
     assert table_dense.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
     drawn = []
     monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
-    plot_curves(df, tmp_path)
+    plot_curves(analyze(df), tmp_path)
     lines = pd.concat(drawn).groupby(ref.REFERENCE[:4])["dense_mean"].first()
     assert lines.sort_index().tolist() == pytest.approx(per_level.sort_index().tolist())
 
 
 def test_threshold_sparsity_is_first_observed_sparsity_past_each_threshold():
-    t = mono.threshold_sparsity(table(levels(HARD_LOSES_MORE)), thresholds=(1, 5, 50))
+    t = mono.threshold_sparsity(analyze(table(levels(HARD_LOSES_MORE))).drops, (1, 5, 50))
     t = t.set_index("difficulty_level")
     # level 1.0 drops 0, 0.01, 0.02, 0.05, 0.10 of 0.9: 1.1 %, 2.2 %, 5.6 %, 11 %
     assert t.loc[1.0, "sparsity_at_1pct"] == 0.3
@@ -241,7 +244,7 @@ def test_irreversibility_gives_recovered_fraction():
     for transfer, metric in [("sparse", 0.6), ("dense_freeze", 0.7), ("sparse_to_dense", 0.75)]:
         rows += [r for r in curve({0.5: metric}, dense=0.9, transfer=transfer) if "sparsity" in r]
     rows += [r for r in curve({}, dense=0.9)]
-    irr = mono.irreversibility(table(rows)).set_index("lossy")
+    irr = analyze(table(rows)).irreversibility.set_index("lossy")
     assert irr.loc["sparse", "loss"] == pytest.approx(0.3)
     assert irr.loc["sparse", "fraction_recovered"] == pytest.approx(0.5)
     assert irr.loc["dense_freeze", "fraction_recovered"] == pytest.approx(0.25)
@@ -262,7 +265,7 @@ def test_missing_trials_lists_expected_combinations_without_ok_row():
         0.9,
         0,
     ]
-    missing = mono.missing_trials(df, expected)
+    missing = mono.missing_trials(analyze(df).ok, expected)
     assert sorted(zip(missing["sparsity"], missing["seed"])) == [(0.5, 1), (0.9, 0)]
 
 
@@ -272,7 +275,7 @@ def test_missing_trials_lists_expected_combinations_without_ok_row():
 def test_t_interval_at_two_seeds_matches_scipy():
     rows = curve({0.5: 0.80}, dense=0.90, seeds=(0, 1), noise=0.013)
     rows[1]["metric"], rows[3]["metric"] = 0.80, 0.83  # seed 0 drops 0.100, seed 1 drops 0.083
-    ci = ref.drop_ci(table(rows)).iloc[0]
+    ci = analyze(table(rows)).drop_ci.iloc[0]
     drops_ = np.array([0.90 - 0.80, 0.913 - 0.83])
     low, high = stats.t.interval(0.95, 1, loc=drops_.mean(), scale=stats.sem(drops_))
     assert (
@@ -290,14 +293,14 @@ def test_a_level_at_chance_is_marked_and_left_out_of_the_ordering():
     for r in rows:
         r["metrics"] = majority
     df = table(rows)
-    dense = ref.dense_levels(df).set_index("difficulty_level")
+    dense = analyze(df).levels.set_index("difficulty_level")
     assert dense["chance"].tolist() == [0.5] * 4
     assert dense["at_chance"].to_dict() == {1.0: False, 0.5: False, 0.1: False, 0.05: True}
     assert dense.index.tolist() == [1.0, 0.5, 0.1, 0.05]  # easiest first
-    assert (mono.difficulty_order(df)["n_levels"] == 3).all()  # 0.05 is not among them
-    family = mono.monotonicity(df).set_index("difficulty_level").loc[0.05]
+    assert (analyze(df).order["n_levels"] == 3).all()  # 0.05 is not among them
+    family = analyze(df).families.set_index("difficulty_level").loc[0.05]
     assert family["at_chance"] and family["verdict"] == "dense metric at chance: no verdict"
-    summary = mono.difficulty_summary(df).iloc[0]
+    summary = analyze(df).summary.iloc[0]
     assert summary["n_levels"] == 3 and summary["verdict"].startswith(
         "harder levels lose more at 5/5 sparsities"
     )
@@ -312,17 +315,17 @@ def test_a_collapsed_curve_is_floored_and_judged_only_up_to_its_collapse():
     for r in rows:
         r["metrics"] = metrics
     df = table(rows)
-    fam = mono.monotonicity(df).set_index("difficulty_level")
+    fam = analyze(df).families.set_index("difficulty_level")
     assert fam.loc[0.1, "collapsed_at"] == 0.5 and np.isnan(fam.loc[1.0, "collapsed_at"])
     # judged on 0.1, 0.3, 0.5 only: monotone, the rise to 0.60 at 0.7 is not a violation
     assert fam.loc[0.1, "n_sparsities"] == 3 and fam.loc[0.1, "largest_violation"] == 0
     assert fam.loc[0.1, "verdict"].endswith("; collapsed at 0.5")
-    compared = mono.compared_drops(df)
+    compared = analyze(df).compared
     low = compared[compared["difficulty_level"] == 0.1]
     assert sorted(low["sparsity"].unique()) == [0.1, 0.3, 0.5]
     floored = low.loc[low["sparsity"] == 0.5, "drop_pct"]
     assert floored.tolist() == pytest.approx([100 * (0.9 - 0.5) / 0.9] * 3)  # 0.45 counts as 0.5
-    summary = mono.difficulty_summary(df).iloc[0]
+    summary = analyze(df).summary.iloc[0]
     assert summary["n_sparsities"] == 3  # no comparison after the collapse
 
 
@@ -331,22 +334,22 @@ def test_sparsity_zero_is_not_a_comparison():
     rows = levels({lv: [0.0, *d[1:]] for lv, d in HARD_LOSES_MORE.items()})
     rows = [r | {"sparsity": 0.0} if r.get("sparsity") == 0.1 else r for r in rows]
     df = table(rows)
-    assert 0.0 in set(ref.drops(df)["sparsity"])
-    order = mono.difficulty_order(df)
+    assert 0.0 in set(analyze(df).drops["sparsity"])
+    order = analyze(df).order
     assert 0.0 not in set(order["sparsity"]) and len(order) == 4
     assert (
-        mono.difficulty_summary(df)
-        .iloc[0]["verdict"]
+        analyze(df)
+        .summary.iloc[0]["verdict"]
         .startswith("harder levels lose more at 4/4 sparsities")
     )
 
 
 def test_verdict_states_seeds_interval_and_says_one_seed_is_too_few():
     noisy = table(levels(HARD_LOSES_MORE))
-    summary = mono.difficulty_summary(noisy).iloc[0]
+    summary = analyze(noisy).summary.iloc[0]
     assert summary["n_seeds"] == 3 and summary["rho_ci_low"] == pytest.approx(1.0)
     one = table([r for r in levels(HARD_LOSES_MORE) if r["seed"] == 0])
-    verdict = mono.difficulty_summary(one).iloc[0]["verdict"]
+    verdict = analyze(one).summary.iloc[0]["verdict"]
     assert verdict.endswith(
         "(mean ρ 1.00; one seed: no interval, too few to conclude; up to 3 levels per comparison)"
     )
@@ -360,7 +363,7 @@ def test_legend_and_table_show_the_computed_gaps_easiest_first(tmp_path, monkeyp
     df = table(rows)
     drawn = []
     monkeypatch.setattr("results.plots._draw", lambda curves, *a: drawn.append(curves))
-    plot_curves(df, tmp_path)
+    plot_curves(analyze(df), tmp_path)
     from results.plots import _label
 
     curves = drawn[0].sort_values(["hardness", "task"])
@@ -368,7 +371,7 @@ def test_legend_and_table_show_the_computed_gaps_easiest_first(tmp_path, monkeyp
     assert labels == ["easy (gap 0.100, human 1)", "hard (gap 0.300, human 1)"]
     from results.tables import format_pivot
 
-    text = format_pivot(pivot(df))
+    text = format_pivot(pivot(analyze(df).levels, analyze(df).drops))
     assert text.index("gap 0.100, human 1") < text.index("gap 0.300, human 1")
     assert "human_gap 1" not in text
 
@@ -379,9 +382,9 @@ def test_two_scopes_of_one_method_are_two_families():
     rows += [r | {"scope": "layer", "metric": r["metric"] - 0.1}
              for r in curve(dict(zip(SPARSITIES[1:], [0.88, 0.86, 0.84, 0.80, 0.75])), dense=0.9)
              if r.get("transfer") != "dense"]  # fmt: skip
-    stats = mono.monotonicity(table(rows)).set_index("scope")
+    stats = analyze(table(rows)).families.set_index("scope")
     assert sorted(stats.index) == ["global", "layer"] and (stats["n_points"] == 15).all()
-    ci = ref.drop_ci(table(rows)).set_index(["scope", "sparsity"])["mean"]
+    ci = analyze(table(rows)).drop_ci.set_index(["scope", "sparsity"])["mean"]
     assert ci[("layer", 0.5)] == pytest.approx(ci[("global", 0.5)] + 0.1)
 
 

@@ -1,8 +1,16 @@
 import numpy as np
 import pytest
 
-from results.tables import format_pivot, pivot
+from results import tables
+from results.analysis import analyze
+from results.tables import format_pivot
 from tests.results.test_monotonicity import curve, table
+
+
+def pivot(df):
+    """The pivot of a table's analysis."""
+    analysis = analyze(df)
+    return tables.pivot(analysis.levels, analysis.drops)
 
 
 def tiny():

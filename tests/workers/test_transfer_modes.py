@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from pruning import compute_masks
+from results.transfer_modes import TRANSFER_MODES, get_transfer
 from tests.models import MODELS, batch_data
 from workers import transfer
 from workers.config import TrainConfig
 from workers.train import train
-from workers.transfer_modes import TRANSFER_MODES, get_transfer
 
 CFG = TrainConfig(max_steps=3, lr=1e-2, batch_size=8, weight_decay=0.1, lora_r=2)
 
@@ -57,5 +57,5 @@ def test_prepare_does_what_the_record_says(mode):
 
 
 def test_the_records_import_no_torch():
-    code = "import sys, workers.transfer_modes; assert 'torch' not in sys.modules"
+    code = "import sys, results.transfer_modes; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

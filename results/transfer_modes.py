@@ -1,7 +1,9 @@
 """The transfer modes: one `TransferMode` record each, what happens to pruned weights (no torch).
 
-Spec validation, grid expansion and the trial read these facts; `workers.transfer.prepare`
-applies a mode to a model, from a table checked against this one at import.
+Spec validation, grid expansion, the trial and the analysis read these facts (a row's
+`transfer` names one, so the record lives with the rows: results/ imports no workers/);
+`workers.transfer.prepare` applies a mode to a model, from a table checked against this one at
+import.
 """
 
 from __future__ import annotations
