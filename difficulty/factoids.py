@@ -33,37 +33,24 @@ def _facts() -> tuple[list[dict], list[dict]]:
     return [facts[i] for i in order[:DEMONSTRATIONS]], [facts[i] for i in order[DEMONSTRATIONS:]]
 
 
-def _qa() -> tuple[Dataset, Dataset]:
-    def table(facts: list[dict]) -> Dataset:
-        return Dataset.from_dict(
-            {
-                "question": [f["question"] for f in facts],
-                "answers": [f["answers"] for f in facts],
-                "context": [f["evidence"] for f in facts],
-            }
+def _loader(columns: dict[str, str]):
+    """A task's loader: (demonstrations, evaluation) with `columns` (column: the facts' field)."""
+
+    def load() -> tuple[Dataset, Dataset]:
+        splits = _facts()
+        return tuple(
+            Dataset.from_dict({col: [f[field] for f in facts] for col, field in columns.items()})
+            for facts in splits
         )
 
-    return tuple(map(table, _facts()))
-
-
-def _multiple_choice() -> tuple[Dataset, Dataset]:
-    def table(facts: list[dict]) -> Dataset:
-        return Dataset.from_dict(
-            {
-                "question": [f["question"] for f in facts],
-                "choices": [f["choices"] for f in facts],
-                "answer": [f["answer"] for f in facts],
-            }
-        )
-
-    return tuple(map(table, _facts()))
+    return load
 
 
 register_task(
     TaskDef(
         "builtin/factoid-qa",
         ("question", "context"),
-        _qa,
+        _loader({"question": "question", "answers": "answers", "context": "evidence"}),
         num_labels=0,
         metric="match",
         n_train=DEMONSTRATIONS,
@@ -75,7 +62,7 @@ register_task(
     TaskDef(
         "builtin/factoid-mc",
         ("question",),
-        _multiple_choice,
+        _loader({"question": "question", "choices": "choices", "answer": "answer"}),
         num_labels=0,
         metric="accuracy_norm_above_chance",
         n_train=DEMONSTRATIONS,

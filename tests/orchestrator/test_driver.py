@@ -134,8 +134,9 @@ def test_llm_and_translation_sweeps_prune_and_evaluate_without_fine_tuning(
         "none",
     }
     for r in got:
-        assert r["metric_name"] == "exact_match" and r["difficulty_axis"] == "context"
-        assert set(json.loads(r["metrics"])) == {"exact_match", "f1"}
+        assert r["metric_name"] == "match" and r["difficulty_axis"] == "context"
+        assert set(json.loads(r["metrics"])) == {"match", "exact_match", "f1"}
+        assert r["prompt"] == "paper"  # the template the answers were asked in
         assert r["n_train"] == 0 and r["n_eval"] == 3 and r["train_s"] == 0
         pruned = r["transfer"] == "none"
         assert abs(r["actual_sparsity"] - (0.5 if pruned else 0.0)) < 0.01, r
