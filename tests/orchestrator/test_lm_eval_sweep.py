@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from orchestrator.cli import main
-from results.reference import dense_levels
+from results.analysis import analyze
 from results.store import read_sweep
 
 TINY = Path(__file__).parents[1] / "lm_eval_tasks" / "tiny_mc.yaml"
@@ -55,7 +55,7 @@ def test_a_sweep_over_a_local_lm_eval_task_runs_end_to_end(ray_local, model, tmp
         assert set(metrics) == {"acc", "acc_stderr", "acc_norm", "acc_norm_stderr", "chance"}
         assert metrics["chance"] == 0.25 and r["n_eval"] == 6 and r["train_s"] == 0
         assert abs(r["actual_sparsity"] - (0.5 if r["transfer"] == "none" else 0.0)) < 0.01
-    dense = dense_levels(rows)
+    dense = analyze(rows).levels
     assert dense["chance"].tolist() == [0.25, 0.25]  # from lm-eval's options: the at-chance rule
     assert (
         main(["analyze", str(tmp_path / "sweeps" / "lm"), "--out", str(tmp_path / "report")]) == 0

@@ -171,11 +171,18 @@ class StandInTuner:
         ray.remote(num_cpus=resources["cpu"], num_gpus=resources["gpu"],
                    memory=resources.get("memory"))(lambda: None)  # fmt: skip
         self.bundles = trainable.kwargs["bundles"]
-        assert len(param_space["bundle"]["grid_search"]) == len(self.bundles)
+        self.searcher = tune_config.search_alg  # an adaptive search hands out its bundles
+        if self.searcher is None:
+            assert len(param_space["bundle"]["grid_search"]) == len(self.bundles)
 
     def fit(self) -> None:
-        pickle.dumps(self.bundles)  # they travel to the workers through Ray's object store
-        first = self.bundles[0][0]
+        if self.searcher is None:
+            pickle.dumps(self.bundles)  # they travel to the workers through Ray's object store
+            first = self.bundles[0][0]
+        else:
+            config = self.searcher.suggest("first")  # the first bundle the search starts
+            pickle.dumps(config)  # it travels to the worker as the trial's config
+            first = config["trials"][0]
         assert TrialConfig.from_dict(first).trial_key  # what the worker computes first
         raise FirstTrial
 

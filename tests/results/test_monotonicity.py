@@ -410,9 +410,9 @@ def test_an_lm_eval_level_at_chance_is_marked():
     for r in rows:
         r["metric_name"] = "acc_norm"
         r["metrics"] = '{"acc": 0.5, "acc_norm": 0.5, "acc_norm_stderr": 0.1, "chance": 0.5}'
-    dense = ref.dense_levels(table(rows)).set_index("difficulty_level")
+    dense = analyze(table(rows)).levels.set_index("difficulty_level")
     assert dense["chance"].tolist() == [0.5] * 3
     assert dense["at_chance"].to_dict() == {1.0: False, 0.5: False, 0.1: False}
     for r in rows:  # the same dense metric (0.9) against a chance above it: every level at chance
         r["metrics"] = r["metrics"].replace('"chance": 0.5', '"chance": 0.95')
-    assert ref.dense_levels(table(rows))["at_chance"].all()
+    assert analyze(table(rows)).levels["at_chance"].all()

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from difficulty.prompts import question
+from difficulty.prompts import MULTIPLE_CHOICE, question
 from pruning import apply_masks, compute_masks
 from workers.harness import evaluate_harness, sample_indices
 from workers.scoring import loglikelihoods
@@ -42,7 +42,11 @@ def test_lm_eval_scores_the_pruned_model_object_as_junkdna_scores_it(pruned):
     for sample in result.samples["tiny_mc"]:
         doc = sample["doc"]
         ours = loglikelihoods(
-            model, tok, [(question(doc["question"]), f" {c}") for c in doc["choices"]], 8, 128
+            model,
+            tok,
+            [(question(MULTIPLE_CHOICE, doc["question"]), f" {c}") for c in doc["choices"]],
+            8,
+            128,
         )
         theirs = [r[0] for r in sample["filtered_resps"]]
         # the same numbers: lm-eval ran the pruned weights in memory, not a copy of the dense ones
