@@ -9,7 +9,7 @@ from typing import Any
 from difficulty.files import file_task
 from difficulty.glue import glue_dir_task
 from difficulty.lm_eval_tasks import lm_eval_task
-from difficulty.tasks import TASKS, TaskDef, TaskError
+from difficulty.tasks import CLASSIFICATION, LM_EVAL, TASKS, TaskDef, TaskError
 
 # The modules that register the named tasks. They import `datasets`, so they are imported on the
 # first lookup of a task, not with the registry.
@@ -35,3 +35,14 @@ def get_task(ref: dict[str, Any]) -> TaskDef:
     if name not in tasks:
         raise TaskError(f"unknown task {name!r}; registered: {', '.join(sorted(tasks))}")
     return tasks[name]
+
+
+def task_kind(ref: dict[str, Any]) -> str:
+    """The kind of the task `ref` names, as `get_task(ref).kind`, without reading its files or
+    lm-eval's index: a local or GLUE-folder task says it in its reference (none: classification),
+    an lm-eval task is `lm_eval` (a moved sweep's `status` has neither at hand)."""
+    if "lm_eval" in ref or "lm_eval_file" in ref:
+        return LM_EVAL
+    if "train" in ref:
+        return ref.get("kind", CLASSIFICATION)
+    return get_task(ref).kind

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from difficulty import get_task
 from difficulty.axes import AXES, axis_levels
 from difficulty.prompts import generates
-from difficulty.tasks import CLASSIFICATION, LM_EVAL
+from difficulty.sources import task_kind
 from results.transfer_modes import TRANSFER_MODES
 from workers.config import DENSE_METHOD, TrainConfig, TrialConfig
 
@@ -82,7 +81,7 @@ def grid(
             axis_levels(axis, task, levels), seeds, list(dict.fromkeys([*transfers, *quantized]))
         )
     )
-    kinds = {task["name"]: _kind(task) for task in tasks}
+    kinds = {task["name"]: task_kind(task) for task in tasks}
     for model, task, level, seed, transfer in points:
         generating = generates(kinds[task["name"]], AXES[axis].prompt(level))
         point = dict(
@@ -106,16 +105,6 @@ def grid(
             if transfer in modes:
                 quant = dict(point, method=method, scope=scope, pruning_options=options)
                 yield from (TrialConfig(**quant, sparsity=0.0, bits=b) for b in bits)
-
-
-def _kind(ref: dict[str, Any]) -> str:
-    """A task's kind without reading its files (a moved sweep's status needs none): a local or
-    GLUE-folder task says it in its reference, an lm-eval task is `lm_eval`."""
-    if "train" in ref:
-        return ref.get("kind", CLASSIFICATION)
-    if "lm_eval" in ref or "lm_eval_file" in ref:
-        return LM_EVAL
-    return get_task(ref).kind
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,16 @@ def test_local_file_without_a_column_names_file_and_columns(tmp_path):
     train, dev = write_files(tmp_path, "csv", [{"s": "a", "label": 0}, {"s": "b", "label": 1}])
     with pytest.raises(TaskError, match=rf"^{train}: no column 'text'; columns are s, label$"):
         get_task({"name": "r", "train": train, "eval": dev, "text": "text"})
+
+
+def test_a_tasks_kind_is_known_from_its_reference_as_get_task_resolves_it(tmp_path):
+    from difficulty.sources import task_kind
+    from tests.data import qa_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "qa.jsonl", qa_rows())
+    local = {"name": "my-qa", "kind": "qa", "train": data, "eval": data}
+    for ref in ({"name": "builtin/factoid-qa"}, {"name": "builtin/polarity-easy"}, local):
+        assert task_kind(ref) == get_task(ref).kind
+    (tmp_path / "qa.jsonl").unlink()  # a moved sweep: its files are gone, its kind is not
+    assert task_kind(local) == "qa"
+    assert task_kind({"name": "lm_eval/x", "lm_eval": "x"}) == "lm_eval"
