@@ -132,7 +132,8 @@ def build_prompts(
             task.max_new_tokens,
             task.languages,
         )
-    asked = TEMPLATES[template] if generates(task.kind, settings) else MULTIPLE_CHOICE
+    generating = generates(task.kind, settings)
+    asked = TEMPLATES[template] if generating else MULTIPLE_CHOICE
     prefix = demonstrations(train, task, asked, settings.shots, seed)
     if task.kind == "qa" and settings.context:
         evidence = [e[: settings.context] for e in evaluation["context"]]
@@ -142,28 +143,13 @@ def build_prompts(
         (asked.open_book if e else asked.closed_book) + prefix + question(asked, q, e)
         for q, e in zip(evaluation["question"], evidence)
     ]
-    if task.kind == "qa":
-        answers = [list(a) for a in evaluation["answers"]]
-        return Prompts(
-            "generate",
-            contexts,
-            answers,
-            [],
-            task.max_new_tokens,
-            stop=asked.stop,
-            skip_blank=asked.skip_blank,
-        )
-    if settings.free_form:
-        correct = [[c[a]] for c, a in zip(evaluation["choices"], evaluation["answer"])]
-        return Prompts(
-            "generate",
-            contexts,
-            correct,
-            [],
-            task.max_new_tokens,
-            stop=asked.stop,
-            skip_blank=asked.skip_blank,
-        )
+    if generating:  # QA's aliases, or free form's correct option
+        if task.kind == "qa":
+            correct = [list(a) for a in evaluation["answers"]]
+        else:
+            correct = [[c[a]] for c, a in zip(evaluation["choices"], evaluation["answer"])]
+        return Prompts("generate", contexts, correct, [], task.max_new_tokens, stop=asked.stop,
+                       skip_blank=asked.skip_blank)  # fmt: skip
     targets, answers = [], []
     for i, (choices, answer) in enumerate(zip(evaluation["choices"], evaluation["answer"])):
         k = settings.num_options or len(choices)
